@@ -1,0 +1,77 @@
+# heapprof - plain GNU make.  Outputs go to build/.  `make V=1` shows commands.
+#
+#   make              build/libheapprof.so and build/heapprof (the CLI)
+#   make test         unit + integration tests (ends with "N passed, M failed")
+#   make bench        overhead benchmarks (not part of the tests)
+#   make demo         profile an example and show its top allocation sites
+#   make install PREFIX=/usr/local
+#   make clean
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+B       := build
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN    := -Wall -Wextra
+CFLAGS  ?= -O2 -g
+BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -DHP_VERSION=\"$(VERSION)\"
+
+# The library lives inside someone else's process: hidden symbols, initial-exec
+# TLS, no builtin malloc folding (gcc turns malloc+memset into calloc), and
+# every symbol bound at load time so nothing lazy happens inside malloc.
+LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
+	-fno-omit-frame-pointer
+LIB_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=libheapprof/heapprof.map \
+	-Wl,-soname,libheapprof.so
+LIB_LIBS := -ldw -lelf -lz -lm -ldl -lpthread
+
+LIB_SRCS := $(addprefix libheapprof/, interpose.c core.c config.c sampler.c stack.c \
+	ialloc.c stacktab.c livetab.c dump.c dumper.c trace.c leaks.c pb.c profile.c symbolize.c)
+LIB_OBJS := $(patsubst libheapprof/%.c,$(B)/lib/%.o,$(LIB_SRCS))
+LIB      := $(B)/libheapprof.so
+
+.PHONY: all lib deps test unit bench demo install clean
+all: lib cli
+
+lib: $(LIB)
+
+# Debian packages we build and test with; installs whichever are missing.
+deps: $(B)/.deps
+$(B)/.deps: scripts/deps.sh
+	$(Q)mkdir -p $(B)
+	$(Q)sh scripts/deps.sh
+	$(Q)touch $@
+
+$(B)/lib/%.o: libheapprof/%.c libheapprof/hp.h libheapprof/profile.h include/heapprof.h | $(B)/.deps
+	$(Q)mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS) libheapprof/heapprof.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LIB_CFLAGS) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIB_LIBS)
+
+-include cli/cli.mk
+-include tests/tests.mk
+-include bench/bench.mk
+-include examples/examples.mk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheapprof.so
+	install -m 644 include/heapprof.h $(DESTDIR)$(PREFIX)/include/heapprof.h
+	[ ! -f $(B)/heapprof ] || install -m 755 $(B)/heapprof $(DESTDIR)$(PREFIX)/bin/heapprof
+	[ ! -f docs/heapprof.1 ] || install -m 644 docs/heapprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/heapprof.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' libheapprof/heapprof.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/heapprof.pc
+
+clean:
+	rm -rf $(B)

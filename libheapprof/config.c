@@ -1,0 +1,180 @@
+/*
+ * config.c - every HEAPPROF_* and HEAPTRACE* variable, read once at init
+ * from one table.  A bad value gets one warning and the default: the host
+ * program must run as it would without us.
+ */
+#include "hp.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct hp_config hp_cfg = {
+	.rate = 524288,
+	.depth = 64,
+	.max_stacks = 262144,
+	.trace_growth = 100,
+	.trace_min = 4 << 20,
+	.trace_interval = 10,
+	.leaks_top = 10,
+	.signal = SIGUSR2,
+	.peak_growth = 10,
+	.follow = 1,
+};
+
+enum kind { U64, INT, BOOL, STR, SIG };
+static const struct opt {
+	const char *name;
+	enum kind kind;
+	void *dst;
+	uint64_t min, max;
+} opts[] = {
+	{ "HEAPPROF_RATE", U64, &hp_cfg.rate, 0, (uint64_t)1 << 40 },
+	{ "HEAPPROF_DEPTH", INT, &hp_cfg.depth, 1, HP_MAX_DEPTH },
+	{ "HEAPPROF_MAX_STACKS", U64, &hp_cfg.max_stacks, 16, 1u << 24 },
+	{ "HEAPPROF_OUT", STR, &hp_cfg.out, 0, 0 },
+	{ "HEAPTRACE", BOOL, &hp_cfg.trace, 0, 1 },
+	{ "HEAPTRACE_GROWTH", U64, &hp_cfg.trace_growth, 1, 100000 },
+	{ "HEAPTRACE_MIN", U64, &hp_cfg.trace_min, 0, (uint64_t)1 << 50 },
+	{ "HEAPTRACE_INTERVAL", U64, &hp_cfg.trace_interval, 0, 86400 * 365 },
+	{ "HEAPPROF_STATS", BOOL, &hp_cfg.stats, 0, 1 },
+	{ "HEAPPROF_LEAKS", BOOL, &hp_cfg.leaks, 0, 1 },
+	{ "HEAPPROF_LEAKS_TOP", INT, &hp_cfg.leaks_top, 1, 1000000 },
+	{ "HEAPPROF_SIGNAL", SIG, &hp_cfg.signal, 0, 0 },
+	{ "HEAPPROF_INTERVAL", U64, &hp_cfg.interval, 0, 86400 * 365 },
+	{ "HEAPPROF_PEAK", BOOL, &hp_cfg.peak, 0, 1 },
+	{ "HEAPPROF_PEAK_GROWTH", U64, &hp_cfg.peak_growth, 1, 100000 },
+	{ "HEAPPROF_FOLLOW", BOOL, &hp_cfg.follow, 0, 1 },
+	{ "HEAPPROF_HTTP", STR, &hp_cfg.http, 0, 0 },
+	{ "HEAPPROF_HTTP_FILE", STR, &hp_cfg.http_file, 0, 0 },
+};
+
+/* A decimal number with an optional k/m/g (binary) suffix.  0 on success. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return -1;
+	}
+	unsigned shift = 0;
+	switch (*p) {
+	case 'k': case 'K': shift = 10; p++; break;
+	case 'm': case 'M': shift = 20; p++; break;
+	case 'g': case 'G': shift = 30; p++; break;
+	}
+	if (*p || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+/* "USR2", "SIGUSR2", "12" or "0" (no signal). */
+int hp_config_signal(const char *s)
+{
+	static const struct { const char *n; int v; } names[] = {
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "PROF", SIGPROF },
+		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
+	};
+	uint64_t v;
+	if (parse_u64(s, &v) == 0)
+		return v < (uint64_t)SIGRTMAX + 1 ? (int)v : -1;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(s, names[i].n))
+			return names[i].v;
+	if (!strncmp(s, "RTMIN+", 6) && parse_u64(s + 6, &v) == 0 && v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
+		return SIGRTMIN + (int)v;
+	return -1;
+}
+
+void hp_config_load(void)
+{
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		const struct opt *o = &opts[i];
+		const char *s = getenv(o->name);
+		uint64_t v;
+		int bad = 0;
+		if (!s || !*s)
+			continue;
+		switch (o->kind) {
+		case STR:
+			*(const char **)o->dst = s;
+			break;
+		case SIG: {
+			int sig = hp_config_signal(s);
+			if (sig < 0)
+				bad = 1;
+			else
+				*(int *)o->dst = sig;
+			break;
+		}
+		case BOOL:
+			if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "true"))
+				*(int *)o->dst = 1;
+			else if (!strcmp(s, "0") || !strcmp(s, "no") || !strcmp(s, "false"))
+				*(int *)o->dst = 0;
+			else
+				bad = 1;
+			break;
+		case U64:
+		case INT:
+			if (parse_u64(s, &v) || v < o->min || v > o->max)
+				bad = 1;
+			else if (o->kind == U64)
+				*(uint64_t *)o->dst = v;
+			else
+				*(int *)o->dst = (int)v;
+			break;
+		}
+		if (bad)
+			hp_warn2("ignoring bad value of", o->name);
+	}
+}
+
+/* Warnings: one write(2), errno kept, each distinct (msg, subject) pair at
+ * most once.  No lock (a forked child must never find it held): two threads
+ * racing on the same new warning may both print it, which is harmless. */
+static struct {
+	const char *seen[64][2];
+	int nseen;
+} warn;
+
+void hp_warn2(const char *msg, const char *subject)
+{
+	int e = errno;
+	int n = __atomic_load_n(&warn.nseen, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n && i < 64; i++)
+		if (warn.seen[i][0] == msg && warn.seen[i][1] == subject)
+			goto out;
+	int slot = __atomic_fetch_add(&warn.nseen, 1, __ATOMIC_ACQ_REL);
+	if (slot < 64) {
+		warn.seen[slot][0] = msg;
+		warn.seen[slot][1] = subject;
+	}
+	char buf[512];
+	size_t len = 0;
+	const char *parts[] = { "heapprof: ", msg, subject ? " '" : "", subject ? subject : "",
+				subject ? "'" : "", "\n" };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		size_t l = strlen(parts[i]);
+		if (l > sizeof buf - len)
+			l = sizeof buf - len;
+		memcpy(buf + len, parts[i], l);
+		len += l;
+	}
+	(void)!write(2, buf, len);
+out:
+	errno = e;
+}
+
+void hp_warn(const char *msg)
+{
+	hp_warn2(msg, NULL);
+}

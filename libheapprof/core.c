@@ -1,0 +1,322 @@
+/*
+ * core.c - per-thread state, the slow paths, init, fork and exit.
+ *
+ * The fast paths in interpose.c only compare a thread-local countdown (on
+ * allocation) or probe one live-table slot (on free).  Everything else
+ * happens here, out of line: setting up a new thread, taking a sample
+ * (unwind, intern the stack, register the block), recognising a sampled
+ * block on free or realloc, and the process-level events (constructor,
+ * pthread_atfork handlers, the final dump at exit).
+ *
+ * Locking: one mutex, hp_g.lock, guards the stack table, the buckets and the
+ * live table.  It is held only around table updates and the dump's copy of
+ * the counters, never while unwinding, symbolizing, compressing or writing,
+ * and nothing done under it calls malloc.
+ */
+#include "hp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+HP_TLS struct hp_thread hp_self;
+struct hp_global hp_g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct {
+	pthread_once_t once;
+	pthread_key_t exit_key;
+	int have_key;
+	int fork_guard;         /* the forking thread's guard, saved by prepare */
+} core = { .once = PTHREAD_ONCE_INIT };
+
+int64_t hp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t hp_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void hp_boot_register(const void *p)
+{
+	pthread_mutex_lock(&hp_g.lock);
+	if (hp_livetab_insert_locked(p, HP_BOOT_BUCKET) != 0)
+		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&hp_g.lock);
+}
+
+/* ---- threads ---- */
+
+/* pthread key destructor: the thread is going away; fold its exact counters
+ * into the globals and send its later events straight there. */
+static void thread_exit(void *arg)
+{
+	(void)arg;
+	struct hp_thread *t = &hp_self;
+	int g = hp_guard_enter();
+	hp_trace_flush(t);
+	t->dead = 1;
+	hp_guard_leave(g);
+}
+
+static HP_COLD void thread_setup(struct hp_thread *t)
+{
+	hp_sampler_seed(t);
+	if (hp_g.tracing) {
+		/* The gate stays shut so every allocation is counted; sampling
+		 * runs on its own countdown in the slow path. */
+		t->countdown = 0;
+		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
+		if (core.have_key) {
+			int g = hp_guard_enter();
+			pthread_setspecific(core.exit_key, (void *)1);
+			hp_guard_leave(g);
+		}
+	} else {
+		t->countdown = hp_sampler_next(t, hp_cfg.rate);
+	}
+}
+
+/* ---- samples ---- */
+
+static void record_sample(void *p, size_t n)
+{
+	uintptr_t pcs[HP_MAX_DEPTH];
+	int g = hp_guard_enter();
+	int d = hp_stack_capture(pcs, hp_cfg.depth);
+	int ok = 0;
+	if (d > 0) {
+		pthread_mutex_lock(&hp_g.lock);
+		uint32_t b = hp_stacktab_bucket_locked(pcs, d, n);
+		if (b && hp_livetab_insert_locked(p, b) == 0) {
+			hp_stacktab_get(b)->allocs++;
+			hp_g.est_inuse += hp_sampler_weight(n, hp_cfg.rate) * (double)n;
+			ok = 1;
+		}
+		pthread_mutex_unlock(&hp_g.lock);
+	}
+	if (ok) {
+		__atomic_fetch_add(&hp_g.samples, 1, __ATOMIC_RELAXED);
+		hp_dumper_peak_check();
+	} else {
+		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
+	}
+	hp_guard_leave(g);
+}
+
+void hp_alloc_slow(void *p, size_t n)
+{
+	struct hp_thread *t = &hp_self;
+	if (t->guard || !hp_boot_ready())
+		return;         /* the profiler's own allocation, or too early */
+	int e = errno;
+	if (HP_UNLIKELY(!hp_g.ready))
+		hp_init();
+	if (HP_UNLIKELY(!t->rng))
+		thread_setup(t);
+	if (HP_UNLIKELY(hp_dumper_needed))
+		hp_dumper_lazy_start();
+	if (hp_g.tracing) {
+		if (p)
+			hp_trace_alloc(t, p);
+		if (n < t->sample_left) {
+			t->sample_left -= n;
+			goto out;
+		}
+		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
+	} else {
+		if (n < t->countdown) {         /* first call on a new thread */
+			t->countdown -= n;
+			goto out;
+		}
+		t->countdown = hp_sampler_next(t, hp_cfg.rate);
+	}
+	/* A sample mark fell inside these n bytes.  A failed allocation takes
+	 * no sample; the fresh countdown keeps the stream unbiased. */
+	if (p)
+		record_sample(p, n);
+out:
+	errno = e;
+}
+
+/* Removes p from the live table and counts the free on its bucket.
+ * Returns the bucket id, HP_BOOT_BUCKET, or 0 when p was not sampled. */
+static uint32_t detach(const void *p)
+{
+	if (!hp_livetab_probe(p))
+		return 0;       /* a false positive of the fast check, or tracing */
+	pthread_mutex_lock(&hp_g.lock);
+	uint32_t b = hp_livetab_remove_locked(p);
+	if (b && b != HP_BOOT_BUCKET) {
+		struct hp_bucket *k = hp_stacktab_get(b);
+		k->frees++;
+		hp_g.est_inuse -= hp_sampler_weight(k->size, hp_cfg.rate) * (double)k->size;
+	}
+	pthread_mutex_unlock(&hp_g.lock);
+	return b;
+}
+
+static void reattach(const void *p, uint32_t b)
+{
+	pthread_mutex_lock(&hp_g.lock);
+	if (hp_livetab_insert_locked(p, b) == 0) {
+		if (b != HP_BOOT_BUCKET) {
+			struct hp_bucket *k = hp_stacktab_get(b);
+			k->frees--;
+			hp_g.est_inuse += hp_sampler_weight(k->size, hp_cfg.rate) * (double)k->size;
+		}
+	} else {
+		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&hp_g.lock);
+}
+
+int hp_free_slow(void *p)
+{
+	if (!p)
+		return 1;
+	int e = errno;
+	struct hp_thread *t = &hp_self;
+	if (hp_g.tracing && !t->guard && !hp_boot_owns(p))
+		hp_trace_free(t, p);
+	uint32_t b = detach(p);
+	errno = e;
+	return b != HP_BOOT_BUCKET;
+}
+
+void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t))
+{
+	struct hp_thread *t = &hp_self;
+	if (!p) {
+		void *q = realfn(NULL, n);
+		if (q)
+			hp_account(q, n);
+		return q;
+	}
+	if (hp_boot_owns(p)) {
+		/* Never hand a bootstrap block to the real allocator. */
+		size_t old;
+		memcpy(&old, (const unsigned char *)p - 16, sizeof old);
+		if (n == 0) {
+			detach(p);
+			return NULL;
+		}
+		void *q = malloc(n);
+		if (q) {
+			memcpy(q, p, old < n ? old : n);
+			detach(p);
+		}
+		return q;
+	}
+	int counting = hp_g.tracing && !t->guard;
+	size_t old_usable = counting ? hp_usable_size(p) : 0;
+	uint32_t b = detach(p);
+	void *q = realfn(p, n);
+	if (!q && n != 0) {
+		/* Failed: the old block is untouched and still live. */
+		int e = errno;
+		if (b)
+			reattach(p, b);
+		errno = e;
+		return NULL;
+	}
+	if (counting) {
+		int e = errno;
+		hp_trace_free_size(t, old_usable);
+		errno = e;
+	}
+	if (q)
+		hp_account(q, n);
+	return q;
+}
+
+/* ---- process events ---- */
+
+static void exit_hook(void)
+{
+	int g = hp_guard_enter();
+	hp_dumper_exit();
+	hp_trace_flush(&hp_self);
+	hp_trace_line("exit", NULL);
+	if (hp_cfg.leaks && hp_cfg.rate)
+		hp_leaks_report();
+	hp_dump_at_exit();
+	hp_guard_leave(g);
+}
+
+static void fork_prepare(void)
+{
+	core.fork_guard = hp_guard_enter();
+	hp_dumper_atfork_prepare();
+	pthread_mutex_lock(&hp_g.lock);
+	hp_ialloc_atfork_prepare();
+}
+
+static void fork_parent(void)
+{
+	hp_ialloc_atfork_parent();
+	pthread_mutex_unlock(&hp_g.lock);
+	hp_dumper_atfork_parent();
+	hp_guard_leave(core.fork_guard);
+}
+
+static void fork_child(void)
+{
+	/* Only this thread exists now.  Locks held by threads that are gone
+	 * would stay locked forever, so start them afresh. */
+	pthread_mutex_init(&hp_g.lock, NULL);
+	hp_ialloc_atfork_child();
+	hp_g.pid = getpid();
+	struct hp_thread *t = &hp_self;
+	t->rng = 0;             /* re-seed, or parent and child would sample alike */
+	hp_sampler_seed(t);
+	if (hp_g.tracing)
+		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
+	else
+		t->countdown = hp_sampler_next(t, hp_cfg.rate);
+	hp_trace_atfork_child();
+	hp_dumper_atfork_child();
+	hp_guard_leave(core.fork_guard);
+}
+
+static void init_once(void)
+{
+	int g = hp_guard_enter();
+	hp_interpose_resolve();
+	hp_config_load();
+	hp_g.pid = getpid();
+	hp_g.start_ns = hp_now_ns();
+	hp_g.start_mono_ns = hp_mono_ns();
+	if (hp_cfg.rate && hp_stack_init() != 0) {
+		hp_warn("cannot load libunwind.so.8: profiling is off");
+		hp_cfg.rate = 0;
+	}
+	hp_g.tracing = hp_cfg.trace || hp_cfg.stats;
+	if (hp_g.tracing)
+		hp_livetab_filter_all();
+	hp_trace_init();
+	core.have_key = pthread_key_create(&core.exit_key, thread_exit) == 0;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atexit(exit_hook);
+	__atomic_store_n(&hp_g.ready, 1, __ATOMIC_RELEASE);
+	hp_dumper_start();
+	hp_guard_leave(g);
+}
+
+void hp_init(void)
+{
+	pthread_once(&core.once, init_once);
+}
+
+__attribute__((constructor)) static void hp_constructor(void)
+{
+	hp_init();
+}

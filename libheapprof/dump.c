@@ -1,0 +1,200 @@
+/*
+ * dump.c - turning the tables into a profile file.
+ *
+ * The lock is held only to copy the bucket counters; stacks are immutable
+ * and never freed, so the copy points at them.  Symbolizing, encoding and
+ * gzip (profile.c) then run unlocked while the program keeps allocating.
+ * The file is written under a temporary name in the same directory and
+ * renamed into place, so a reader sees either no file or a whole one; a
+ * failed write removes the temporary file and warns once.
+ */
+#include "hp.h"
+#include "heapprof.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct {
+	uint64_t seq;           /* %n: dumps taken so far by this process */
+} dump;
+
+/* Copies the non-empty buckets.  *out is hp_ialloc'd; free with
+ * hp_dump_snapshot_free.  Returns the count, or -1 on OOM. */
+long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
+{
+	pthread_mutex_lock(&hp_g.lock);
+	uint32_t n = hp_stacktab_nbuckets();
+	size_t len = (size_t)(n ? n : 1) * sizeof(struct hp_prof_sample);
+	struct hp_prof_sample *s = hp_ialloc(len);
+	long k = 0;
+	if (s) {
+		for (uint32_t id = 1; id <= n; id++) {
+			const struct hp_bucket *b = hp_stacktab_get(id);
+			if (!b->allocs)
+				continue;
+			s[k].pcs = b->stack->pcs;
+			s[k].npcs = b->stack->depth;
+			s[k].size = b->size;
+			s[k].allocs = b->allocs;
+			s[k].frees = b->frees;
+			k++;
+		}
+	}
+	pthread_mutex_unlock(&hp_g.lock);
+	*out = s;
+	*bytes = len;
+	return s ? k : -1;
+}
+
+int hp_dump_build(struct hp_buf *out, int alloc_default)
+{
+	struct hp_prof_sample *s;
+	size_t bytes;
+	long n = hp_dump_snapshot(&s, &bytes);
+	if (n < 0)
+		return -ENOMEM;
+	char comment[160];
+	uint64_t dropped = __atomic_load_n(&hp_g.dropped, __ATOMIC_RELAXED);
+	uint64_t over = __atomic_load_n(&hp_g.overflowed, __ATOMIC_RELAXED);
+	snprintf(comment, sizeof comment, "heapprof %s: rate %llu, %llu samples dropped, %llu in the overflow bucket",
+		 HP_VERSION, (unsigned long long)hp_cfg.rate, (unsigned long long)dropped,
+		 (unsigned long long)over);
+	int64_t now = hp_now_ns();
+	struct hp_prof_input in = {
+		.samples = s,
+		.n = (size_t)n,
+		.rate = hp_cfg.rate,
+		.time_nanos = now,
+		.duration_nanos = now - hp_g.start_ns,
+		.alloc_default = alloc_default,
+		.comment = comment,
+	};
+	int r = hp_profile_build(&in, out);
+	hp_ifree(s, bytes);
+	return r == 0 ? 0 : -ENOMEM;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes data to path through path.tmp.PID and rename(2).  0 or -errno. */
+int hp_dump_write_file(const char *path, const uint8_t *data, size_t len)
+{
+	char tmp[4200];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int r = write_all(fd, data, len);
+	if (close(fd) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) != 0)
+		r = -errno;
+	if (r != 0)
+		unlink(tmp);
+	return r;
+}
+
+int hp_dump_to_path(const char *path)
+{
+	int g = hp_guard_enter();
+	int e = errno;
+	struct hp_buf buf = { 0 };
+	int r = hp_dump_build(&buf, 0);
+	if (r == 0)
+		r = hp_dump_write_file(path, buf.data, buf.len);
+	hp_buf_free(&buf);
+	if (r != 0)
+		hp_warn2("cannot write profile", path);
+	else
+		hp_trace_line("dump", path);
+	errno = e;
+	hp_guard_leave(g);
+	return r;
+}
+
+int hp_dump_expand(const char *pattern, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (const char *p = pattern; *p; p++) {
+		char tmp[32];
+		const char *ins = NULL;
+		if (p[0] == '%' && p[1] == 'p') {
+			snprintf(tmp, sizeof tmp, "%d", (int)hp_g.pid);
+			ins = tmp;
+			p++;
+		} else if (p[0] == '%' && p[1] == 'n') {
+			snprintf(tmp, sizeof tmp, "%llu",
+				 (unsigned long long)__atomic_add_fetch(&dump.seq, 1, __ATOMIC_RELAXED));
+			ins = tmp;
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			ins = "%";
+			p++;
+		}
+		size_t l = ins ? strlen(ins) : 1;
+		if (o + l + 1 > len)
+			return -ENAMETOOLONG;
+		memcpy(buf + o, ins ? ins : p, l);
+		o += l;
+	}
+	buf[o] = 0;
+	return 0;
+}
+
+const char *hp_dump_pattern(void)
+{
+	return hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
+}
+
+int hp_dump_next(char *path, size_t len)
+{
+	int r = hp_dump_expand(hp_dump_pattern(), path, len);
+	if (r != 0)
+		return r;
+	return hp_dump_to_path(path);
+}
+
+void hp_dump_at_exit(void)
+{
+	char path[4096];
+	if (!hp_cfg.out || !hp_cfg.rate)
+		return;
+	hp_dump_next(path, sizeof path);
+}
+
+void hp_dump_atfork_child(void)
+{
+	dump.seq = 0;
+}
+
+HP_EXPORT int heapprof_dump(const char *path)
+{
+	char buf[4096];
+	hp_init();
+	if (!hp_cfg.rate)
+		return -EINVAL;
+	int e = errno;
+	int r = hp_dump_expand(path ? path : hp_dump_pattern(), buf, sizeof buf);
+	if (r == 0)
+		r = hp_dump_to_path(buf);
+	errno = e;
+	return r;
+}

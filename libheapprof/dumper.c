@@ -1,0 +1,261 @@
+/*
+ * dumper.c - the background thread: signal dumps, periodic dumps, peak
+ * capture and HEAPTRACE ticks.
+ *
+ * A signal handler may not lock or allocate, and the signal can land while
+ * the interrupted thread holds our lock or is inside malloc, so the handler
+ * only writes one byte into a pipe.  The dumper thread, created with every
+ * signal blocked and its recursion guard set for life, reads the pipe (or
+ * times out for periodic work) and does the dump.  Dumps are serialized by
+ * dm.busy, which the exit hook also takes, so the process never exits
+ * halfway through writing a file.
+ *
+ * The program keeps control of its signals: our handler is installed only
+ * if the signal still has its default action at init, with SA_RESTART so a
+ * blocked read() in the program is restarted rather than failing with EINTR.
+ * If the program installs its own handler later, the program wins.
+ */
+#include "hp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int hp_dumper_needed;
+
+static struct {
+	int fd[2];              /* wake pipe: 's' signal, 'p' peak */
+	int running;
+	pthread_t thread;
+	pthread_mutex_t busy;   /* held while a dump is being written */
+	double peak_mark;       /* est. in-use that triggers the next peak capture */
+	double peak_seen;       /* est. in-use when the kept peak profile was taken */
+	struct hp_buf peak;     /* the kept peak profile (gzipped) */
+	int64_t next_interval, next_tick;       /* CLOCK_MONOTONIC ns */
+} dm = { .fd = { -1, -1 }, .busy = PTHREAD_MUTEX_INITIALIZER };
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	int e = errno;
+	if (dm.fd[1] >= 0)
+		(void)!write(dm.fd[1], "s", 1);         /* EAGAIN: a dump is already pending */
+	errno = e;
+}
+
+static void signal_dump(void)
+{
+	char path[4096];
+	pthread_mutex_lock(&dm.busy);
+	hp_dump_next(path, sizeof path);
+	pthread_mutex_unlock(&dm.busy);
+}
+
+static void peak_capture(void)
+{
+	pthread_mutex_lock(&hp_g.lock);
+	double now = hp_g.est_inuse;
+	pthread_mutex_unlock(&hp_g.lock);
+	if (now < dm.peak_mark)
+		return;
+	struct hp_buf b = { 0 };
+	pthread_mutex_lock(&dm.busy);
+	if (hp_dump_build(&b, 0) == 0) {
+		hp_buf_free(&dm.peak);
+		dm.peak = b;
+		dm.peak_seen = now;
+	} else {
+		hp_buf_free(&b);
+	}
+	pthread_mutex_unlock(&dm.busy);
+	dm.peak_mark = now * (1.0 + (double)hp_cfg.peak_growth / 100.0);
+}
+
+void hp_dumper_peak_check(void)
+{
+	if (!hp_cfg.peak || !dm.running)
+		return;
+	/* A racy read is fine: at worst the dumper is woken once too often. */
+	if (hp_g.est_inuse >= dm.peak_mark) {
+		dm.peak_mark = 1e300;   /* until the dumper sets the next mark */
+		int e = errno;
+		(void)!write(dm.fd[1], "p", 1);
+		errno = e;
+	}
+}
+
+static int64_t secs(uint64_t s)
+{
+	return (int64_t)s * 1000000000;
+}
+
+static void *dumper_main(void *arg)
+{
+	(void)arg;
+	hp_self.guard = 1;      /* everything this thread allocates is ours */
+	for (;;) {
+		int64_t now = hp_mono_ns(), wake = INT64_MAX;
+		if (hp_cfg.interval && dm.next_interval <= now) {
+			signal_dump();
+			dm.next_interval = now + secs(hp_cfg.interval);
+		}
+		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick <= now) {
+			hp_trace_tick();
+			dm.next_tick = now + secs(hp_cfg.trace_interval);
+		}
+		if (hp_cfg.interval && dm.next_interval < wake)
+			wake = dm.next_interval;
+		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < wake)
+			wake = dm.next_tick;
+		int timeout = wake == INT64_MAX ? -1 : (int)((wake - now) / 1000000 + 1);
+		struct pollfd pfd = { .fd = dm.fd[0], .events = POLLIN };
+		int r = poll(&pfd, 1, timeout);
+		if (r < 0 && errno != EINTR)
+			return NULL;
+		if (r <= 0)
+			continue;
+		char cmd[64];
+		ssize_t n = read(dm.fd[0], cmd, sizeof cmd);
+		int want_dump = 0, want_peak = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			want_dump |= cmd[i] == 's';
+			want_peak |= cmd[i] == 'p';
+		}
+		if (want_peak)
+			peak_capture();
+		if (want_dump)
+			signal_dump();
+	}
+}
+
+static void start_thread(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&dm.thread, &attr, dumper_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	dm.running = r == 0;
+	if (r != 0)
+		hp_warn("cannot start the dumper thread: signal and periodic dumps are off");
+}
+
+static int needs_thread(void)
+{
+	return hp_cfg.rate && (hp_cfg.signal || hp_cfg.interval || hp_cfg.peak ||
+			       (hp_cfg.trace && hp_cfg.trace_interval));
+}
+
+void hp_dumper_start(void)
+{
+	if (!needs_thread())
+		return;
+	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
+		hp_warn("cannot create the dumper pipe: signal and periodic dumps are off");
+		return;
+	}
+	int64_t now = hp_mono_ns();
+	dm.next_interval = now + secs(hp_cfg.interval);
+	dm.next_tick = now + secs(hp_cfg.trace_interval);
+	dm.peak_mark = 1.0;     /* the first sample sets a peak */
+	if (hp_cfg.signal) {
+		struct sigaction sa, old;
+		if (sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+		    !(old.sa_flags & SA_SIGINFO)) {
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = on_signal;
+			sa.sa_flags = SA_RESTART;
+			sigemptyset(&sa.sa_mask);
+			sigaction(hp_cfg.signal, &sa, NULL);
+		} else {
+			hp_warn("the program handles HEAPPROF_SIGNAL itself: signal dumps are off");
+		}
+	}
+	start_thread();
+}
+
+/* A forked child has our handler and pipe but no thread: give it a pipe of
+ * its own at once (or a signal to the child would wake the parent's
+ * dumper), and a thread on its next slow-path event, outside the atfork
+ * handler. */
+void hp_dumper_atfork_child(void)
+{
+	pthread_mutex_init(&dm.busy, NULL);
+	hp_dump_atfork_child();
+	if (!dm.running)
+		return;
+	dm.running = 0;
+	close(dm.fd[0]);
+	close(dm.fd[1]);
+	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0)
+		dm.fd[0] = dm.fd[1] = -1;
+	else
+		hp_dumper_needed = 1;
+}
+
+void hp_dumper_lazy_start(void)
+{
+	if (__atomic_exchange_n(&hp_dumper_needed, 0, __ATOMIC_ACQ_REL)) {
+		int g = hp_guard_enter();
+		start_thread();
+		hp_guard_leave(g);
+	}
+}
+
+void hp_dumper_atfork_prepare(void)
+{
+	/* Don't fork halfway through a dump: the child would inherit a
+	 * half-built buffer and a held lock. */
+	pthread_mutex_lock(&dm.busy);
+}
+
+void hp_dumper_atfork_parent(void)
+{
+	pthread_mutex_unlock(&dm.busy);
+}
+
+/* The peak file: the pattern with %n replaced by "peak" (or ".peak"
+ * inserted before ".pb.gz" when there is no %n). */
+static int peak_path(char *buf, size_t len)
+{
+	const char *pat = hp_dump_pattern();
+	char tmp[4096];
+	const char *n = strstr(pat, "%n");
+	if (n)
+		snprintf(tmp, sizeof tmp, "%.*speak%s", (int)(n - pat), pat, n + 2);
+	else {
+		size_t l = strlen(pat);
+		if (l > 6 && !strcmp(pat + l - 6, ".pb.gz"))
+			snprintf(tmp, sizeof tmp, "%.*s.peak.pb.gz", (int)(l - 6), pat);
+		else
+			snprintf(tmp, sizeof tmp, "%s.peak", pat);
+	}
+	return hp_dump_expand(tmp, buf, len);
+}
+
+void hp_dumper_exit(void)
+{
+	/* Wait for a dump in progress, briefly: exit must not hang on us. */
+	for (int i = 0; i < 500; i++) {
+		if (pthread_mutex_trylock(&dm.busy) == 0) {
+			if (dm.peak.len) {
+				char path[4096];
+				if (peak_path(path, sizeof path) == 0 &&
+				    hp_dump_write_file(path, dm.peak.data, dm.peak.len) != 0)
+					hp_warn2("cannot write profile", path);
+			}
+			/* Stay locked: no dump may start once exit has begun. */
+			return;
+		}
+		usleep(10000);
+	}
+}

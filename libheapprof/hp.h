@@ -1,0 +1,237 @@
+/*
+ * hp.h - heapprof internals shared between the library's files.
+ *
+ * Grouped by the file that defines each item.  Nothing here is exported
+ * from libheapprof.so: the build uses -fvisibility=hidden and a version
+ * script, and only the libc allocator names and heapprof_* (see
+ * include/heapprof.h) are public.
+ */
+#ifndef HP_H
+#define HP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "profile.h"
+
+#define HP_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HP_COLD        __attribute__((noinline, cold))
+#define HP_EXPORT      __attribute__((visibility("default")))
+#define HP_TLS         __thread __attribute__((tls_model("initial-exec")))
+
+#define HP_MAX_DEPTH 256
+
+/* ---- interpose.c ---- */
+void hp_interpose_resolve(void);
+int hp_boot_owns(const void *p);       /* p came from the bootstrap arena */
+int hp_boot_ready(void);               /* the real functions are resolved */
+void hp_boot_register(const void *p);  /* core.c: remember a bootstrap block */
+size_t hp_usable_size(void *p);        /* real malloc_usable_size, arena-aware */
+void hp_real_free(void *p);
+
+/* ---- config.c: every HEAPPROF_* / HEAPTRACE* variable, read once ---- */
+struct hp_config {
+	uint64_t rate;          /* HEAPPROF_RATE: mean bytes between samples; 1 = all, 0 = off */
+	int depth;              /* HEAPPROF_DEPTH: frames kept per stack (1..256) */
+	uint64_t max_stacks;    /* HEAPPROF_MAX_STACKS: distinct stacks before the overflow bucket */
+	const char *out;        /* HEAPPROF_OUT: file pattern (%p pid, %n sequence), or NULL */
+	int trace;              /* HEAPTRACE=1 */
+	uint64_t trace_growth;  /* HEAPTRACE_GROWTH percent (default 100) */
+	uint64_t trace_min;     /* HEAPTRACE_MIN bytes: smallest goal (default 4 MiB) */
+	uint64_t trace_interval;/* HEAPTRACE_INTERVAL seconds (default 10, 0 = off) */
+	int stats;              /* HEAPPROF_STATS=1: count exact totals without tracing */
+	int leaks;              /* HEAPPROF_LEAKS=1 */
+	int leaks_top;          /* HEAPPROF_LEAKS_TOP (default 10) */
+	int signal;             /* HEAPPROF_SIGNAL (default SIGUSR2; 0 = none) */
+	uint64_t interval;      /* HEAPPROF_INTERVAL seconds between periodic dumps (0 = off) */
+	int peak;               /* HEAPPROF_PEAK=1 */
+	uint64_t peak_growth;   /* HEAPPROF_PEAK_GROWTH percent (default 10) */
+	int follow;             /* HEAPPROF_FOLLOW (default 1): profile exec'd children */
+	const char *http;       /* HEAPPROF_HTTP=ADDR:PORT or NULL */
+	const char *http_file;  /* HEAPPROF_HTTP_FILE or NULL */
+};
+extern struct hp_config hp_cfg;
+void hp_config_load(void);
+int hp_config_signal(const char *s);   /* "USR2", "SIGUSR2", "12" -> number, -1 if bad */
+/* Writes "heapprof: <msg>\n" to stderr with one write(2); keeps errno.  At most
+ * one warning per distinct msg pointer is printed. */
+void hp_warn(const char *msg);
+void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
+
+/* ---- core.c: per-thread state, the global lock, init, fork, exit ---- */
+struct hp_thread {
+	uint64_t countdown;     /* fast-path gate: the slow path runs when size >= countdown */
+	uint64_t sample_left;   /* while tracing (countdown held at 0): bytes to the next sample */
+	uint64_t rng;           /* splitmix64 state; 0 = thread not set up yet */
+	int guard;              /* > 0 while the profiler itself is running on this thread */
+	int dead;               /* thread-exit destructor ran: per-thread counters are gone */
+	/* exact totals (HEAPTRACE), not yet folded into the globals */
+	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
+};
+extern HP_TLS struct hp_thread hp_self;
+
+/* Global profiler state that the fast paths read. */
+struct hp_global {
+	int ready;              /* hp_init finished */
+	int tracing;            /* exact totals are being counted (HEAPTRACE / stats) */
+	pid_t pid;
+	int64_t start_ns;       /* CLOCK_REALTIME at init */
+	int64_t start_mono_ns;  /* CLOCK_MONOTONIC at init */
+	pthread_mutex_t lock;   /* stack table, buckets, live table */
+	uint64_t samples;       /* samples recorded (atomic) */
+	uint64_t dropped;       /* samples we could not record (atomic) */
+	double est_inuse;       /* estimated in-use bytes from the samples (under lock) */
+	uint64_t overflowed;    /* samples counted in the overflow bucket (atomic) */
+	uintptr_t self_lo, self_hi; /* our own text, cut from stacks */
+};
+extern struct hp_global hp_g;
+
+void hp_init(void);
+/* The slow path of every allocation entry point: a sample is due (or the
+ * thread is new, or the profiler is not ready). */
+void hp_alloc_slow(void *p, size_t size) HP_COLD;
+/* free() of a pointer whose live-table slot was occupied.  Returns 1 when
+ * the caller should pass p on to the real free, 0 for a bootstrap block. */
+int hp_free_slow(void *p) HP_COLD;
+/* realloc() of such a pointer; realfn is the real realloc. */
+void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t)) HP_COLD;
+
+/* The allocation fast path: one thread-local compare and subtract. */
+static inline void hp_account(void *p, size_t n)
+{
+	struct hp_thread *t = &hp_self;
+	if (HP_LIKELY(n < t->countdown))
+		t->countdown -= n;
+	else
+		hp_alloc_slow(p, n);
+}
+
+#define HP_BOOT_BUCKET UINT32_MAX   /* live-table marker for bootstrap-arena blocks */
+
+static inline int hp_guard_enter(void) { return hp_self.guard++; }
+static inline void hp_guard_leave(int old) { hp_self.guard = old; }
+
+int64_t hp_now_ns(void);        /* CLOCK_REALTIME */
+int64_t hp_mono_ns(void);       /* CLOCK_MONOTONIC */
+
+/* ---- trace.c: exact totals (HEAPTRACE, heapprof_stats) and the trace line ---- */
+void hp_trace_init(void);
+void hp_trace_alloc(struct hp_thread *t, void *p);   /* count one allocation */
+void hp_trace_free(struct hp_thread *t, void *p);    /* count one free (before the real free) */
+void hp_trace_flush(struct hp_thread *t);            /* fold t's counters into the globals */
+void hp_trace_line(const char *reason, const char *path); /* print one line now */
+void hp_trace_free_size(struct hp_thread *t, size_t usable); /* same, size known */
+void hp_trace_tick(void);                            /* dumper thread: time-based line */
+void hp_trace_atfork_child(void);
+
+/* ---- sampler.c: exponential intervals and weights ---- */
+/* Draws the next countdown for t (seeding its RNG if needed).  rate 1 -> 0
+ * (sample everything), rate 0 -> UINT64_MAX (never). */
+uint64_t hp_sampler_next(struct hp_thread *t, uint64_t rate);
+void hp_sampler_seed(struct hp_thread *t);
+/* Inverse inclusion probability 1/(1-exp(-size/rate)); exactly 1 at rate <= 1. */
+double hp_sampler_weight(uint64_t size, uint64_t rate);
+
+/* ---- stack.c: unwinding ---- */
+int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dropped) */
+/* Captures up to max return addresses, leaf first, with the profiler's own
+ * frames (and operator new) removed.  Returns the count (0 = failed). */
+int hp_stack_capture(uintptr_t *pcs, int max);
+
+/* ---- ialloc.c: the profiler's own memory, from mmap, never from malloc ---- */
+void *hp_ialloc(size_t size);               /* zeroed; NULL on failure */
+void hp_ifree(void *p, size_t size);
+uint64_t hp_ialloc_bytes(void);             /* bytes the profiler holds */
+void hp_ialloc_atfork_prepare(void);
+void hp_ialloc_atfork_parent(void);
+void hp_ialloc_atfork_child(void);
+
+/* ---- stacktab.c: interned stacks and (stack, size) buckets, under hp_g.lock ---- */
+struct hp_stack {
+	uint32_t id;
+	uint32_t depth;
+	uintptr_t pcs[];        /* return addresses, leaf first */
+};
+struct hp_bucket {
+	const struct hp_stack *stack;
+	uint64_t size;          /* requested object size */
+	uint64_t allocs;        /* sampled allocations */
+	uint64_t frees;         /* sampled frees */
+};
+/* Returns the bucket id (>= 1) for (pcs, size), creating it; the overflow
+ * bucket when the stack table is full; 0 when out of memory.  _locked:
+ * caller holds hp_g.lock. */
+uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size);
+struct hp_bucket *hp_stacktab_get(uint32_t id);
+uint32_t hp_stacktab_nbuckets(void);        /* ids run 1..n */
+uint32_t hp_stacktab_nstacks(void);
+/* The pseudo frame the overflow bucket points at. */
+void hp_stacktab_overflow_frame(void);
+
+/* ---- livetab.c: sampled blocks that are still live ---- */
+int hp_livetab_init(void);
+/* Fast, lock-free: 0 means p was certainly not sampled.  A non-zero answer
+ * may be a false positive; the caller confirms under the lock. */
+static inline int hp_livetab_maybe(const void *p);
+/* Lock-free probe of the real table (hp_live may be the always-busy filter
+ * while tracing): 0 means certainly not sampled. */
+int hp_livetab_probe(const void *p);
+/* While tracing, every free must reach the slow path to be counted. */
+void hp_livetab_filter_all(void);
+int hp_livetab_insert_locked(const void *p, uint32_t bucket); /* 0 or -ENOMEM */
+uint32_t hp_livetab_remove_locked(const void *p);           /* bucket or 0 */
+uint64_t hp_livetab_count(void);
+
+/* One generation of the table.  Readers load the pointer once, so keys and
+ * shift always belong together; old generations stay mapped (see livetab.c). */
+struct hp_livearr {
+	unsigned shift;           /* slot = hash >> shift; 2^(64-shift) slots */
+	uint64_t count;
+	uint32_t *vals;           /* bucket ids, parallel to keys */
+	uintptr_t keys[];         /* 0 = empty, 1 = being moved, else a pointer */
+};
+extern struct hp_livearr *hp_live;    /* accessed with __atomic builtins */
+
+static inline uint64_t hp_livetab_hash(const void *p)
+{
+	return ((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull;
+}
+static inline int hp_livetab_maybe(const void *p)
+{
+	struct hp_livearr *a = __atomic_load_n(&hp_live, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&a->keys[hp_livetab_hash(p) >> a->shift], __ATOMIC_RELAXED) != 0;
+}
+
+/* ---- dump.c: turning the tables into a profile file ---- */
+/* Writes a profile to path (a HEAPPROF_OUT-style pattern is NOT expanded
+ * here).  Returns 0 or -errno.  Takes the lock only to copy counters. */
+int hp_dump_to_path(const char *path);
+int hp_dump_build(struct hp_buf *out, int alloc_default);   /* gzipped profile in memory */
+int hp_dump_write_file(const char *path, const uint8_t *data, size_t len);
+long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes); /* ialloc'd copy */
+const char *hp_dump_pattern(void);   /* HEAPPROF_OUT or the default pattern */
+int hp_dump_next(char *path, size_t len); /* expand the pattern and dump there */
+void hp_dump_atfork_child(void);
+/* Expands pattern (%p pid, %n next sequence number) into buf. */
+int hp_dump_expand(const char *pattern, char *buf, size_t len);
+/* The final dump at exit, if HEAPPROF_OUT is set. */
+void hp_dump_at_exit(void);
+
+/* ---- dumper.c: the background thread (signal, periodic and peak dumps) ---- */
+void hp_dumper_start(void);
+void hp_dumper_atfork_prepare(void);
+void hp_dumper_atfork_parent(void);
+void hp_dumper_atfork_child(void);
+void hp_dumper_peak_check(void);     /* after a sample: wake the dumper at a new peak */
+void hp_dumper_lazy_start(void);     /* slow paths: start a thread a forked child still lacks */
+void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
+extern int hp_dumper_needed;
+
+/* ---- leaks.c: the in-use report at exit ---- */
+void hp_leaks_report(void);
+
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * interpose.c - the libc allocator entry points, and nothing else.
+ *
+ * Every exported function forwards to the next definition in symbol search
+ * order (glibc's malloc, or jemalloc/tcmalloc if the program brings one),
+ * then does the profiler's part with one thread-local compare:
+ *
+ *   allocation: if (size < countdown) countdown -= size; else slow path
+ *   free:       if (the block's live-table slot is empty) nothing; else slow path
+ *
+ * The slow paths (core.c) sample, count, and look blocks up under a lock.
+ * Pointers to the real functions start out pointing at boot_* resolvers,
+ * so the fast path never tests "are we initialised?": the first call through
+ * each pointer resolves it.  While dlsym itself runs, allocations come from a
+ * small static arena; those blocks are registered in the live table with a
+ * marker bucket so free() recognises them without an extra range test.
+ */
+#include "hp.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+struct hp_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+};
+
+static void *boot_malloc(size_t);
+static void boot_free(void *);
+static void *boot_calloc(size_t, size_t);
+static void *boot_realloc(void *, size_t);
+static int boot_posix_memalign(void **, size_t, size_t);
+static void *boot_aligned_alloc(size_t, size_t);
+static void *boot_memalign(size_t, size_t);
+static void *boot_valloc(size_t);
+static void *boot_pvalloc(size_t);
+static size_t boot_malloc_usable_size(void *);
+
+static struct hp_real real = {
+	boot_malloc, boot_free, boot_calloc, boot_realloc, boot_posix_memalign,
+	boot_aligned_alloc, boot_memalign, boot_valloc, boot_pvalloc, boot_malloc_usable_size,
+};
+
+/* ---- bootstrap: resolving the real functions ---- */
+
+/* Enough for dlsym's own needs on any glibc we know of (2.36 needs none). */
+static struct {
+	_Alignas(16) unsigned char mem[16384];
+	size_t used;
+	atomic_int state;       /* 0 unresolved, 1 resolving, 2 resolved */
+} boot;
+static HP_TLS int boot_resolving;
+
+static void *boot_arena_alloc(size_t n)
+{
+	size_t need = ((n + 15) & ~(size_t)15) + 16;
+	size_t at = __atomic_fetch_add(&boot.used, need, __ATOMIC_RELAXED);
+	if (n > sizeof boot.mem || at + need > sizeof boot.mem) {
+		static const char msg[] = "heapprof: bootstrap arena exhausted\n";
+		(void)!write(2, msg, sizeof msg - 1);
+		return NULL;    /* the caller sees ENOMEM; better than abort() */
+	}
+	unsigned char *p = boot.mem + at + 16;
+	memcpy(p - 16, &n, sizeof n);
+	hp_boot_register(p);
+	return p;
+}
+
+int hp_boot_ready(void)
+{
+	return atomic_load_explicit(&boot.state, memory_order_acquire) == 2;
+}
+
+int hp_boot_owns(const void *p)
+{
+	return (const unsigned char *)p >= boot.mem && (const unsigned char *)p < boot.mem + sizeof boot.mem;
+}
+
+static size_t boot_size(const void *p)
+{
+	size_t n;
+	memcpy(&n, (const unsigned char *)p - 16, sizeof n);
+	return n;
+}
+
+static void *must_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* Resolves every pointer at once.  Returns 1 when the real functions can be
+ * used, 0 when this thread is inside the resolution (use the arena). */
+static int boot_resolve(void)
+{
+	int s = atomic_load_explicit(&boot.state, memory_order_acquire);
+	if (s == 2)
+		return 1;
+	if (boot_resolving)
+		return 0;
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&boot.state, &expect, 1)) {
+		while (atomic_load_explicit(&boot.state, memory_order_acquire) != 2)
+			sched_yield();
+		return 1;
+	}
+	boot_resolving = 1;
+	struct hp_real r;
+	r.malloc = must_sym("malloc");
+	r.free = must_sym("free");
+	r.calloc = must_sym("calloc");
+	r.realloc = must_sym("realloc");
+	r.posix_memalign = must_sym("posix_memalign");
+	r.aligned_alloc = must_sym("aligned_alloc");
+	r.memalign = must_sym("memalign");
+	r.valloc = must_sym("valloc");
+	r.pvalloc = must_sym("pvalloc");
+	r.malloc_usable_size = must_sym("malloc_usable_size");
+	boot_resolving = 0;
+	if (!r.malloc || !r.free || !r.calloc || !r.realloc) {
+		static const char msg[] = "heapprof: cannot find the real malloc\n";
+		(void)!write(2, msg, sizeof msg - 1);
+		_exit(127);     /* nothing sane is left to run on */
+	}
+	/* Optional entry points: fall back to the ones every allocator has. */
+	if (!r.posix_memalign) r.posix_memalign = boot_posix_memalign;
+	if (!r.aligned_alloc) r.aligned_alloc = boot_aligned_alloc;
+	if (!r.memalign) r.memalign = boot_memalign;
+	if (!r.valloc) r.valloc = boot_valloc;
+	if (!r.pvalloc) r.pvalloc = boot_pvalloc;
+	if (!r.malloc_usable_size) r.malloc_usable_size = boot_malloc_usable_size;
+	real = r;
+	atomic_store_explicit(&boot.state, 2, memory_order_release);
+	return 1;
+}
+
+static void *boot_malloc(size_t n)
+{
+	return boot_resolve() ? real.malloc(n) : boot_arena_alloc(n);
+}
+
+static void boot_free(void *p)
+{
+	if (boot_resolve())
+		real.free(p);
+}
+
+static void *boot_calloc(size_t n, size_t m)
+{
+	size_t t;
+	if (boot_resolve())
+		return real.calloc(n, m);
+	if (__builtin_mul_overflow(n, m, &t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return boot_arena_alloc(t);    /* static memory is already zero */
+}
+
+static void *boot_realloc(void *p, size_t n)
+{
+	if (boot_resolve())
+		return real.realloc(p, n);
+	void *q = boot_arena_alloc(n);
+	if (q && p)
+		memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
+	return q;
+}
+
+/* The aligned entry points are used as fallbacks when the next allocator
+ * lacks them, so they are written in terms of posix_memalign/memalign. */
+static int boot_posix_memalign(void **out, size_t a, size_t n)
+{
+	if (!boot_resolve() || real.posix_memalign == boot_posix_memalign) {
+		if (a < sizeof(void *) || (a & (a - 1)))
+			return EINVAL;
+		void *p = real.memalign != boot_memalign ? real.memalign(a, n) : NULL;
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	return real.posix_memalign(out, a, n);
+}
+
+static void *boot_aligned_alloc(size_t a, size_t n)
+{
+	if (boot_resolve() && real.aligned_alloc != boot_aligned_alloc)
+		return real.aligned_alloc(a, n);
+	return boot_memalign(a, n);
+}
+
+static void *boot_memalign(size_t a, size_t n)
+{
+	if (boot_resolve() && real.memalign != boot_memalign)
+		return real.memalign(a, n);
+	void *p = NULL;
+	int e = real.posix_memalign != boot_posix_memalign ? real.posix_memalign(&p, a, n) : ENOMEM;
+	if (e) {
+		errno = e;
+		return NULL;
+	}
+	return p;
+}
+
+static void *boot_valloc(size_t n)
+{
+	if (boot_resolve() && real.valloc != boot_valloc)
+		return real.valloc(n);
+	return boot_memalign((size_t)sysconf(_SC_PAGESIZE), n);
+}
+
+static void *boot_pvalloc(size_t n)
+{
+	if (boot_resolve() && real.pvalloc != boot_pvalloc)
+		return real.pvalloc(n);
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	return boot_memalign(ps, n ? (n + ps - 1) & ~(ps - 1) : ps);
+}
+
+static size_t boot_malloc_usable_size(void *p)
+{
+	if (boot_resolve() && real.malloc_usable_size != boot_malloc_usable_size)
+		return real.malloc_usable_size(p);
+	return 0;
+}
+
+void hp_interpose_resolve(void)
+{
+	boot_resolve();
+}
+
+size_t hp_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (hp_boot_owns(p))
+		return boot_size(p);
+	return real.malloc_usable_size(p);
+}
+
+void hp_real_free(void *p)
+{
+	real.free(p);
+}
+
+/* ---- the fast paths ---- */
+
+HP_EXPORT void *malloc(size_t n)
+{
+	void *p = real.malloc(n);
+	hp_account(p, n);
+	return p;
+}
+
+HP_EXPORT void *calloc(size_t n, size_t m)
+{
+	void *p = real.calloc(n, m);
+	hp_account(p, n * m);      /* cannot wrap when p != NULL; slow path ignores NULL */
+	return p;
+}
+
+HP_EXPORT void free(void *p)
+{
+	if (HP_UNLIKELY(hp_livetab_maybe(p))) {
+		if (!hp_free_slow(p))
+			return;         /* a bootstrap-arena block: never ours to free */
+	}
+	real.free(p);
+}
+
+/* realloc = free(old) + allocation(new), with a fresh sampling decision.
+ * A sampled old block is detached before the real call so that its address,
+ * once released, cannot be handed to another thread and registered while we
+ * still hold the stale entry. */
+HP_EXPORT void *realloc(void *p, size_t n)
+{
+	if (HP_LIKELY(!hp_livetab_maybe(p))) {
+		void *q = real.realloc(p, n);
+		if (q)
+			hp_account(q, n);
+		return q;
+	}
+	return hp_realloc_slow(p, n, real.realloc);
+}
+
+HP_EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+	size_t t;
+	if (__builtin_mul_overflow(n, m, &t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, t);
+}
+
+HP_EXPORT int posix_memalign(void **out, size_t a, size_t n)
+{
+	void *p;
+	int e = real.posix_memalign(&p, a, n);
+	if (e == 0) {
+		*out = p;
+		hp_account(p, n);
+	}
+	return e;
+}
+
+HP_EXPORT void *aligned_alloc(size_t a, size_t n)
+{
+	void *p = real.aligned_alloc(a, n);
+	hp_account(p, n);
+	return p;
+}
+
+HP_EXPORT void *memalign(size_t a, size_t n)
+{
+	void *p = real.memalign(a, n);
+	hp_account(p, n);
+	return p;
+}
+
+HP_EXPORT void *valloc(size_t n)
+{
+	void *p = real.valloc(n);
+	hp_account(p, n);
+	return p;
+}
+
+/* pvalloc rounds the request up to whole pages; that rounded size is what
+ * the program asked for in effect, so it is what we charge. */
+HP_EXPORT void *pvalloc(size_t n)
+{
+	void *p = real.pvalloc(n);
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	hp_account(p, n ? (n + ps - 1) & ~(ps - 1) : ps);
+	return p;
+}
+
+HP_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (HP_UNLIKELY(p && hp_boot_owns(p)))
+		return boot_size(p);
+	return real.malloc_usable_size(p);
+}

@@ -1,0 +1,149 @@
+/*
+ * leaks.c - HEAPPROF_LEAKS=1: the stacks still holding memory at exit.
+ *
+ * Runs from the exit hook with the guard set, so it may allocate.  Values
+ * are the same unbiased estimates as the profile's inuse_* (exact at rate 1);
+ * the report says which.  "In use at exit" is all we know: a block a global
+ * still points to is listed like a lost one, and the report says so.
+ */
+#include "hp.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct leak {
+	const uintptr_t *pcs;
+	uint32_t npcs;
+	double bytes, objects;
+};
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct leak *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->pcs < y->pcs ? -1 : x->pcs > y->pcs;
+}
+
+static int by_stack(const void *a, const void *b)
+{
+	const struct leak *x = a, *y = b;
+	return x->pcs < y->pcs ? -1 : x->pcs > y->pcs;
+}
+
+/* Appends formatted text to a malloc'd string; keeps going after OOM. */
+static void out(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void out(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (*buf && *len + (size_t)n < *cap) {
+			*len += (size_t)n;
+			return;
+		}
+		size_t ncap = (*cap ? *cap * 2 : 4096) + (size_t)n;
+		char *nb = realloc(*buf, ncap);
+		if (!nb)
+			return;
+		*buf = nb;
+		*cap = ncap;
+	}
+}
+
+static void put_frames(char **buf, size_t *len, size_t *cap, struct hp_sym *sym, const struct leak *l)
+{
+	for (uint32_t i = 0; i < l->npcs; i++) {
+		struct hp_symframe fr[16];
+		int n = sym ? hp_sym_lookup(sym, l->pcs[i] - 1, fr, 16) : 0;
+		if (n == 0)
+			out(buf, len, cap, "        %#lx\n", (unsigned long)(l->pcs[i] - 1));
+		for (int k = 0; k < n; k++) {
+			if (fr[k].file && fr[k].line)
+				out(buf, len, cap, "        %s %s:%lld\n", fr[k].name, fr[k].file, (long long)fr[k].line);
+			else
+				out(buf, len, cap, "        %s\n", fr[k].name);
+		}
+	}
+}
+
+void hp_leaks_report(void)
+{
+	struct hp_prof_sample *s;
+	size_t sbytes;
+	long n = hp_dump_snapshot(&s, &sbytes);
+	if (n < 0)
+		return;
+	struct leak *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+	if (!v) {
+		hp_ifree(s, sbytes);
+		return;
+	}
+	long k = 0;
+	for (long i = 0; i < n; i++) {
+		uint64_t live = s[i].allocs - s[i].frees;
+		if (!live)
+			continue;
+		double w = hp_sampler_weight(s[i].size, hp_cfg.rate);
+		v[k++] = (struct leak){ s[i].pcs, s[i].npcs, (double)live * w * (double)s[i].size, (double)live * w };
+	}
+	hp_ifree(s, sbytes);
+	/* One entry per stack: buckets split a stack by object size. */
+	qsort(v, (size_t)k, sizeof *v, by_stack);
+	long m = 0;
+	for (long i = 0; i < k; i++) {
+		if (m && v[m - 1].pcs == v[i].pcs) {
+			v[m - 1].bytes += v[i].bytes;
+			v[m - 1].objects += v[i].objects;
+		} else {
+			v[m++] = v[i];
+		}
+	}
+	qsort(v, (size_t)m, sizeof *v, by_bytes);
+	double tb = 0, to = 0;
+	for (long i = 0; i < m; i++) {
+		tb += v[i].bytes;
+		to += v[i].objects;
+	}
+
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int exact = hp_cfg.rate == 1;
+	out(&buf, &len, &cap, "heapprof: leak report: %.0f bytes in %.0f objects from %ld stacks in use at exit (%s)\n",
+	    tb, to, m, exact ? "exact, HEAPPROF_RATE=1" : "estimated from samples");
+	if (!exact)
+		out(&buf, &len, &cap, "heapprof: sampled at HEAPPROF_RATE=%llu bytes; run with HEAPPROF_RATE=1 for exact counts\n",
+		    (unsigned long long)hp_cfg.rate);
+	out(&buf, &len, &cap, "heapprof: in use at exit is not reachability: blocks still held through globals are listed too\n");
+	struct hp_sym *sym = m ? hp_sym_open() : NULL;
+	long top = m < hp_cfg.leaks_top ? m : hp_cfg.leaks_top;
+	for (long i = 0; i < top; i++) {
+		out(&buf, &len, &cap, "#%ld %.0f bytes in %.0f objects\n", i + 1, v[i].bytes, v[i].objects);
+		put_frames(&buf, &len, &cap, sym, &v[i]);
+	}
+	if (m > top) {
+		double rb = 0;
+		for (long i = top; i < m; i++)
+			rb += v[i].bytes;
+		out(&buf, &len, &cap, "heapprof: ... and %ld more stacks holding %.0f bytes (HEAPPROF_LEAKS_TOP=%d)\n",
+		    m - top, rb, hp_cfg.leaks_top);
+	}
+	if (sym)
+		hp_sym_close(sym);
+	for (size_t off = 0; buf && off < len;) {
+		ssize_t w = write(2, buf + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(buf);
+	free(v);
+}

@@ -1,0 +1,102 @@
+/*
+ * profile.h - building pprof profiles and symbolizing addresses.
+ *
+ * Three layers, as in Go's runtime/pprof:
+ *   pb.c         bare protobuf wire encoding into a growable buffer;
+ *   profile.c    the profile.proto builder: string table, functions,
+ *                locations, mappings from /proc/self/maps, heap samples
+ *                with unbiased scaling, gzip;
+ *   symbolize.c  addresses -> function names, file:line, inlined frames
+ *                (ELF symbol tables and DWARF through elfutils libdw).
+ *
+ * Everything here runs off the hot path, on a thread whose recursion guard
+ * is set, so it may call malloc (it reaches the real allocator untracked).
+ */
+#ifndef HP_PROFILE_H
+#define HP_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- pb.c ---- */
+struct hp_buf {
+	uint8_t *data;
+	size_t len, cap;
+	int err;                /* sticky: set once an allocation failed */
+};
+void hp_buf_free(struct hp_buf *b);
+void hp_buf_put(struct hp_buf *b, const void *p, size_t n);
+void hp_pb_varint(struct hp_buf *b, uint64_t v);
+void hp_pb_key(struct hp_buf *b, unsigned field, unsigned wiretype);
+void hp_pb_uint(struct hp_buf *b, unsigned field, uint64_t v);   /* omitted when 0 */
+void hp_pb_int(struct hp_buf *b, unsigned field, int64_t v);     /* omitted when 0 */
+void hp_pb_bytes(struct hp_buf *b, unsigned field, const void *p, size_t n);
+void hp_pb_packed(struct hp_buf *b, unsigned field, const uint64_t *v, size_t n);
+/* Embedded messages: start returns a mark, end patches the length in. */
+size_t hp_pb_begin(struct hp_buf *b, unsigned field);
+void hp_pb_end(struct hp_buf *b, size_t mark);
+/* gzip (RFC 1952) of in into out; 0 or -1. */
+int hp_gzip(const uint8_t *in, size_t n, struct hp_buf *out);
+
+/* ---- symbolize.c ---- */
+struct hp_symframe {
+	const char *name;         /* demangled when possible; never NULL when found */
+	const char *system_name;  /* symbol as in the ELF file (mangled) */
+	const char *file;         /* NULL when no debug info */
+	int64_t line;             /* 0 when unknown */
+};
+struct hp_sym;                /* opaque: a session over this process's modules */
+struct hp_sym *hp_sym_open(void);
+/* Frames at addr (a call-site address: return address - 1), innermost
+ * (inlined) first, outer function last.  Returns the count written, 0 if
+ * addr is in no known module or has no symbol.  Strings live until close. */
+int hp_sym_lookup(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out, int max);
+void hp_sym_close(struct hp_sym *s);
+
+/* ---- profile.c: a small open-addressing hash index, shared with symbolize.c ----
+ * Maps a 64-bit hash to uint32 values (indexes into the caller's own arrays);
+ * the caller's eq callback settles collisions.  Load factor <= 1/2, linear
+ * probing, O(1) expected per call.  Memory from malloc. */
+struct hp_htab {
+	uint64_t *slots;          /* 0 = empty, else (uint32 hash) << 32 | (value + 1) */
+	size_t mask;              /* number of slots - 1 */
+	size_t count;
+};
+typedef int (*hp_htab_eq)(const void *ctx, uint32_t value);
+/* The value under hash h that eq(ctx, value) accepts, or -1 if none. */
+int64_t hp_htab_find(const struct hp_htab *t, uint64_t h, hp_htab_eq eq, const void *ctx);
+/* Adds value (< UINT32_MAX) under h; does not check for duplicates.
+ * Returns 0, or -1 when memory ran out (the table is unchanged). */
+int hp_htab_add(struct hp_htab *t, uint64_t h, uint32_t value);
+void hp_htab_free(struct hp_htab *t);
+uint64_t hp_hash_bytes(const void *p, size_t n);
+static inline uint64_t hp_hash_u64(uint64_t x)
+{
+	/* splitmix64's finalizer: every input bit reaches every output bit */
+	x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27; x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* ---- profile.c ---- */
+struct hp_prof_sample {
+	const uintptr_t *pcs;     /* return addresses, leaf first, as captured */
+	uint32_t npcs;
+	uint64_t size;            /* object size in bytes (one size per sample) */
+	uint64_t allocs, frees;   /* raw sampled counts; frees <= allocs */
+};
+struct hp_prof_input {
+	const struct hp_prof_sample *samples;
+	size_t n;
+	uint64_t rate;            /* the period; 1 = every allocation */
+	int64_t time_nanos;       /* when the profile was taken */
+	int64_t duration_nanos;   /* since the process started profiling */
+	int alloc_default;        /* set default_sample_type = "alloc_space" */
+	const char *comment;      /* optional, e.g. "dropped 3 samples"; NULL = none */
+};
+/* Builds the gzipped profile.proto into out (caller frees with hp_buf_free).
+ * Values are scaled per sample with 1/(1-exp(-size/rate)) (exact at rate 1).
+ * Returns 0 or -1. */
+int hp_profile_build(const struct hp_prof_input *in, struct hp_buf *out);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * test_livetab.c - the live-block table: exact membership, no false
+ * negatives from the lock-free check while other threads insert, delete
+ * and grow the table, and 10 million live blocks.
+ * Links: livetab.o ialloc.o
+ * Also built with ThreadSanitizer and AddressSanitizer (test_livetab_*san.c).
+ */
+#include "check.h"
+#include "hp.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef LIVETAB_BIG
+#define LIVETAB_BIG 10000000
+#endif
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Pointers as an allocator hands them out: 16-byte aligned, clustered. */
+static const void *ptr(uint64_t i)
+{
+	return (const void *)(uintptr_t)(0x7f0000000000ull + i * 48);
+}
+
+static void test_sequential(void)
+{
+	enum { N = 200000 };
+	static uint32_t truth[N];       /* bucket of ptr(i), 0 = absent */
+	uint64_t rng = 1, live = 0;
+	int wrong = 0, negatives = 0;
+	for (int op = 0; op < 1000000; op++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t i = (rng >> 33) % N;
+		if (truth[i]) {
+			wrong += hp_livetab_remove_locked(ptr(i)) != truth[i];
+			truth[i] = 0;
+			live--;
+		} else {
+			truth[i] = (uint32_t)(rng >> 12) | 1;
+			wrong += hp_livetab_insert_locked(ptr(i), truth[i]) != 0;
+			live++;
+		}
+		if (op % 1000 == 0)
+			for (uint64_t k = 0; k < N; k += 97)
+				negatives += truth[k] && !hp_livetab_maybe(ptr(k));
+	}
+	CHECK(!wrong, "a million random inserts and removes return the right buckets");
+	CHECK(!negatives, "the lock-free check never misses a live block");
+	CHECK(hp_livetab_count() == live, "count %llu matches the truth %llu",
+	      (unsigned long long)hp_livetab_count(), (unsigned long long)live);
+	int absent = 0;
+	for (uint64_t k = 0; k < N; k++)
+		absent += !truth[k] && hp_livetab_remove_locked(ptr(k)) != 0;
+	CHECK(!absent, "removing blocks that are not there finds nothing");
+	for (uint64_t k = 0; k < N; k++)
+		if (truth[k])
+			hp_livetab_remove_locked(ptr(k));
+	CHECK(hp_livetab_count() == 0, "the table empties");
+}
+
+/* Readers own live keys and check them without the lock while a writer
+ * churns other keys (shifting clusters, growing the table). */
+enum { READERS = 3, OWN = 2000 };
+static int stop;
+static long misses;
+
+static void *reader(void *arg)
+{
+	uint64_t base = 1000000 + (uint64_t)(uintptr_t)arg * OWN;
+	long local = 0;
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+		for (uint64_t k = 0; k < OWN; k++)
+			local += !hp_livetab_maybe(ptr(base + k));
+		/* Free one of ours and take it again, as a program would. */
+		uint64_t k = (uint64_t)rand() % OWN;
+		pthread_mutex_lock(&lock);
+		hp_livetab_remove_locked(ptr(base + k));
+		hp_livetab_insert_locked(ptr(base + k), 7);
+		pthread_mutex_unlock(&lock);
+	}
+	__atomic_fetch_add(&misses, local, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	pthread_t th[READERS];
+	for (uint64_t r = 0; r < READERS; r++)
+		for (uint64_t k = 0; k < OWN; k++)
+			hp_livetab_insert_locked(ptr(1000000 + r * OWN + k), 7);
+	for (uintptr_t r = 0; r < READERS; r++)
+		pthread_create(&th[r], NULL, reader, (void *)r);
+	uint64_t rng = 99;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long ops = 0;
+	do {
+		for (int i = 0; i < 1000; i++, ops++) {
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t k = (rng >> 33) % (200000 + (uint64_t)ops / 50);
+			pthread_mutex_lock(&lock);
+			if (!hp_livetab_remove_locked(ptr(k)))
+				hp_livetab_insert_locked(ptr(k), 3);
+			pthread_mutex_unlock(&lock);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 1500000000L);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (int r = 0; r < READERS; r++)
+		pthread_join(th[r], NULL);
+	CHECK(misses == 0, "%d lock-free readers never missed their live blocks during %ld concurrent changes",
+	      READERS, ops);
+}
+
+static void test_big(void)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int bad = 0;
+	for (uint64_t i = 0; i < LIVETAB_BIG; i++)
+		bad |= hp_livetab_insert_locked(ptr(50000000 + i), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(!bad && hp_livetab_count() >= LIVETAB_BIG, "holds %d live blocks (%.2f s, profiler memory %llu MiB)",
+	      LIVETAB_BIG, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	      (unsigned long long)(hp_ialloc_bytes() >> 20));
+	int negatives = 0;
+	for (uint64_t i = 0; i < LIVETAB_BIG; i += 101)
+		negatives += !hp_livetab_maybe(ptr(50000000 + i));
+	CHECK(!negatives, "every one of them is found");
+}
+
+int main(void)
+{
+	test_sequential();
+	test_concurrent();
+	test_big();
+	return check_done();
+}

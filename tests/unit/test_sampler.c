@@ -1,0 +1,80 @@
+/*
+ * test_sampler.c - the sampling math: interval distribution, rates 0 and 1,
+ * inclusion probability and unbiased weights.
+ * Links: sampler.o
+ */
+#include "check.h"
+#include "hp.h"
+
+#include <math.h>
+
+HP_TLS struct hp_thread hp_self;
+
+int main(void)
+{
+	struct hp_thread t = { 0 };
+	const uint64_t R = 524288;
+
+	/* The countdown is floor(Exp(R)) + 1: its mean is R + 0.5. */
+	double sum = 0, sumsq = 0;
+	const int N = 1000000;
+	for (int i = 0; i < N; i++) {
+		double x = (double)hp_sampler_next(&t, R);
+		sum += x;
+		sumsq += x * x;
+	}
+	double mean = sum / N, sd = sqrt(sumsq / N - mean * mean);
+	CHECK(fabs(mean - R) < 0.01 * R, "mean of 10^6 intervals %.0f is within 1%% of the rate %llu", mean,
+	      (unsigned long long)R);
+	CHECK(fabs(sd - R) < 0.02 * R, "their standard deviation %.0f matches an exponential (%llu)", sd,
+	      (unsigned long long)R);
+
+	int all_zero = 1;
+	for (int i = 0; i < 1000; i++)
+		all_zero &= hp_sampler_next(&t, 1) == 0;
+	CHECK(all_zero, "rate 1 gives countdown 0: every allocation is sampled");
+	CHECK(hp_sampler_next(&t, 0) == UINT64_MAX, "rate 0 never samples");
+	CHECK(hp_sampler_weight(12345, 1) == 1.0 && hp_sampler_weight(0, 1) == 1.0, "weights are exactly 1 at rate 1");
+	CHECK(fabs(hp_sampler_weight(16, R) - 32768.5) < 0.01, "w(16 B) at 512 KiB is 32768.5 (got %.3f)",
+	      hp_sampler_weight(16, R));
+	CHECK(fabs(hp_sampler_weight(R, R) - 1.0 / (1.0 - exp(-1.0))) < 1e-12, "w(R) = 1/(1-1/e)");
+	CHECK(hp_sampler_weight((uint64_t)1 << 40, R) == 1.0, "huge blocks weigh 1");
+
+	/* Drive the countdown exactly as the fast path does, for a stream of
+	 * mixed sizes, and check that the estimates from the weights are
+	 * unbiased: within 5 sigma of the truth. */
+	static const uint64_t sizes[] = { 16, 200, 4096, 65536, 1 << 20 };
+	double est[5] = { 0 }, var[5] = { 0 };
+	uint64_t truth[5] = { 0 }, nsampled[5] = { 0 }, ncalls[5] = { 0 };
+	uint64_t c = hp_sampler_next(&t, R);
+	uint64_t rng = 12345;
+	for (int i = 0; i < 4000000; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		int k = (int)((rng >> 33) % 5);
+		if (k == 4 && (rng >> 40) % 64)
+			k = 2;  /* keep 1 MiB blocks rare */
+		uint64_t s = sizes[k];
+		truth[k] += s;
+		ncalls[k]++;
+		if (s < c) {
+			c -= s;
+		} else {
+			double w = hp_sampler_weight(s, R);
+			est[k] += w * (double)s;
+			nsampled[k]++;
+			c = hp_sampler_next(&t, R);
+		}
+	}
+	for (int k = 0; k < 5; k++) {
+		double p = -expm1(-(double)sizes[k] / R);
+		var[k] = (double)ncalls[k] * (double)sizes[k] * (double)sizes[k] * (1 - p) / p;
+		double z = (est[k] - (double)truth[k]) / sqrt(var[k] > 0 ? var[k] : 1);
+		CHECK(fabs(z) < 5, "size %llu: estimate %.4g vs truth %llu (%.2f sigma)", (unsigned long long)sizes[k],
+		      est[k], (unsigned long long)truth[k], z);
+		double frac = (double)nsampled[k] / (double)ncalls[k];
+		double sdp = sqrt(p * (1 - p) / (double)ncalls[k]);
+		CHECK(fabs(frac - p) < 5 * sdp + 1e-9, "size %llu sampled with probability %.5f, expected %.5f",
+		      (unsigned long long)sizes[k], frac, p);
+	}
+	return check_done();
+}
