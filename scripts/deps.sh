@@ -6,7 +6,7 @@ set -e
 need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in gcc make libunwind-dev uthash-dev zlib1g-dev libdw-dev libelf-dev golang-go \
-	clang libclang-rt-14-dev g++ pkg-config python3 valgrind; do
+	clang libclang-rt-14-dev g++ pkg-config python3 valgrind chromium; do
 	have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
