@@ -1,0 +1,41 @@
+#!/bin/sh
+# lib_exit.sh - the ways a program ends.
+#
+#  - exit() from a thread while two other threads allocate
+#    (tests/progs/exitthread.c): the process exits 42 and the profile is
+#    written, complete, with exit_alloc's 3 blocks in use (rate 1);
+#  - _exit() (tests/progs/exit_.c): no atexit handler or destructor runs, so
+#    no profile is expected; the process must end promptly with code 3 and
+#    leave no file (not even a temporary one);
+#  - return from main is covered by every other test.
+. "$(dirname "$0")/lib_common.sh"
+
+need_lib
+need_progs exitthread exit_
+
+for i in 1 2 3; do
+	mkdir -p "$T/et$i.d"
+	preload "et$i" 60 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/et$i.d/p.pb.gz" "$PROGS/exitthread"
+	if [ "$(rc "et$i")" = 42 ] && [ -f "$T/et$i.d/p.pb.gz" ] && [ "$(ls -A "$T/et$i.d" | wc -l)" = 1 ]; then
+		ok "exit(42) from a thread (run $i): exit code 42, one profile written"
+	else
+		not_ok "exit(42) from a thread (run $i): exit code 42, one profile written" \
+			"files: $(ls -A "$T/et$i.d" | tr '\n' ' ')" "$(show "et$i")"
+	fi
+done
+[ -f "$T/et1.d/p.pb.gz" ] && $CHECK exact exitthread "$T/et1.d/p.pb.gz" "$SRC/exitthread.c"
+
+mkdir -p "$T/ex.d"
+start=$(date +%s)
+preload ex 30 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/ex.d/p.pb.gz" "$PROGS/exit_"
+end=$(date +%s)
+if [ "$(rc ex)" = 3 ] && [ $((end - start)) -lt 10 ]; then
+	ok "_exit(3): exit code 3 within 10 s"
+else
+	not_ok "_exit(3): exit code 3 within 10 s" "took $((end - start)) s" "$(show ex)"
+fi
+if [ -z "$(ls -A "$T/ex.d")" ]; then
+	ok "_exit(3): no profile and no temporary file written"
+else
+	not_ok "_exit(3): no profile and no temporary file written" "files: $(ls -A "$T/ex.d" | tr '\n' ' ')"
+fi

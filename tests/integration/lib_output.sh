@@ -1,0 +1,75 @@
+#!/bin/sh
+# lib_output.sh - the profile file: its name, its atomic creation, its format.
+#
+#  - HEAPPROF_OUT with %p names the file after the pid, and the directory
+#    holds exactly that file afterwards (no temporary file left behind);
+#  - %n expands to a number;
+#  - the file is a complete gzip stream that go tool pprof reads, with the
+#    four sample types in order, period type space/bytes, the period equal
+#    to the rate, time and duration, the program's mapping with its build ID
+#    and has_functions/filenames/line_numbers, every program location named;
+#  - without HEAPPROF_OUT nothing is written at exit;
+#  - an unwritable HEAPPROF_OUT costs one warning line on stderr and nothing
+#    else: same stdout, same exit code, no file.
+. "$(dirname "$0")/lib_common.sh"
+
+need_lib
+need_progs known
+
+# The pid of a process that runs `env ... known` through exec is $$ of the shell.
+mkdir -p "$T/pid.d"
+run pid 60 sh -c 'echo $$ >"$1"; exec env LD_PRELOAD="$2" HEAPPROF_RATE=1 HEAPPROF_OUT="$3" "$4"' \
+	sh "$T/pid" "$LIB" "$T/pid.d/known.%p.pb.gz" "$PROGS/known"
+pid=$(cat "$T/pid")
+files=$(ls -A "$T/pid.d" | tr '\n' ' ')
+if [ "$files" = "known.$pid.pb.gz " ]; then
+	ok "HEAPPROF_OUT known.%p.pb.gz gives known.$pid.pb.gz and nothing else"
+else
+	not_ok "HEAPPROF_OUT known.%p.pb.gz gives known.$pid.pb.gz and nothing else" "files: $files" "$(show pid)"
+fi
+if [ -f "$T/pid.d/known.$pid.pb.gz" ]; then
+	$CHECK format "$T/pid.d/known.$pid.pb.gz" 1 "$PROGS/known"
+fi
+
+mkdir -p "$T/def.d"
+preload def 60 HEAPPROF_OUT="$T/def.d/known.pb.gz" "$PROGS/known"
+if [ -f "$T/def.d/known.pb.gz" ]; then
+	$CHECK format "$T/def.d/known.pb.gz" 524288 "$PROGS/known"
+else
+	not_ok "a profile at the default rate" "$(show def)"
+fi
+
+mkdir -p "$T/n.d"
+preload n 60 HEAPPROF_OUT="$T/n.d/k.%p.%n.pb.gz" "$PROGS/known"
+files=$(ls -A "$T/n.d" | tr '\n' ' ')
+if echo "$files" | grep -Eq '^k\.[0-9]+\.[0-9]+\.pb\.gz $'; then
+	ok "%p.%n expand to numbers ($files)"
+else
+	not_ok "%p.%n expand to numbers" "files: $files" "$(show n)"
+fi
+
+mkdir -p "$T/none.d"
+(cd "$T/none.d" && timeout 60 env LD_PRELOAD="$LIB" "$PROGS/known" >/dev/null 2>&1)
+if [ -z "$(ls -A "$T/none.d")" ]; then
+	ok "without HEAPPROF_OUT no file is written at exit"
+else
+	not_ok "without HEAPPROF_OUT no file is written at exit" "files: $(ls -A "$T/none.d" | tr '\n' ' ')"
+fi
+
+run plain 60 "$PROGS/known"
+preload bad 60 HEAPPROF_OUT="$T/no/such/dir/k.pb.gz" "$PROGS/known"
+if cmp -s "$T/plain.out" "$T/bad.out" && [ "$(rc bad)" = "$(rc plain)" ]; then
+	ok "unwritable HEAPPROF_OUT: same stdout and exit code"
+else
+	not_ok "unwritable HEAPPROF_OUT: same stdout and exit code" "$(show bad)"
+fi
+if [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -q '^heapprof: ' "$T/bad.err"; then
+	ok "unwritable HEAPPROF_OUT: one warning line on stderr ($(cat "$T/bad.err"))"
+else
+	not_ok "unwritable HEAPPROF_OUT: one warning line on stderr, starting 'heapprof: '" "stderr: $(head -c 600 "$T/bad.err")"
+fi
+if [ ! -e "$T/no" ]; then
+	ok "unwritable HEAPPROF_OUT: nothing created"
+else
+	not_ok "unwritable HEAPPROF_OUT: nothing created" "$(find "$T/no")"
+fi

@@ -1,0 +1,55 @@
+#!/bin/sh
+# lib_transparency.sh - the profiler must not change what a program does.
+#
+# Each program in tests/progs/ runs once plainly and then preloaded with
+# build/libheapprof.so in several modes: the default rate without
+# HEAPPROF_OUT, the default rate writing a profile, HEAPPROF_RATE=1 (every
+# allocation sampled) writing a profile, and HEAPPROF_RATE=0 (off).  Every
+# preloaded run must print the same stdout and exit with the same code as the
+# plain run, with nothing on stderr (HEAPTRACE is unset).  Every run has a
+# time limit, so a hang or deadlock is a failure, not a stuck suite.
+. "$(dirname "$0")/lib_common.sh"
+
+# program, arguments, expected exit code of the plain run
+CASES="known::0 edge::0 threads::0 forkmt::0 dl::0 cxx::0 exitthread::42 exit_::3 deep::0 rate:16:0"
+
+need_lib
+for c in $CASES; do
+	need_progs "${c%%:*}"
+done
+
+mkdir -p "$T/prof"
+for c in $CASES; do
+	prog=${c%%:*}
+	rest=${c#*:}
+	args=${rest%%:*}
+	want=${rest#*:}
+	run "$prog.plain" 120 "$PROGS/$prog" $args
+	if [ "$(rc "$prog.plain")" = "$want" ]; then
+		ok "$prog runs plainly with exit code $want"
+	else
+		not_ok "$prog runs plainly with exit code $want" "$(show "$prog.plain")"
+	fi
+	for mode in default-noout default rate1 rate0; do
+		case $mode in
+		default-noout) set -- ;;
+		default) set -- HEAPPROF_OUT="$T/prof/$prog.default.%p.pb.gz" ;;
+		rate1) set -- HEAPPROF_RATE=1 HEAPPROF_OUT="$T/prof/$prog.rate1.%p.pb.gz" ;;
+		rate0) set -- HEAPPROF_RATE=0 HEAPPROF_OUT="$T/prof/$prog.rate0.%p.pb.gz" ;;
+		esac
+		tag=$prog.$mode
+		preload "$tag" 120 "$@" "$PROGS/$prog" $args
+		what="transparency: $prog preloaded ($mode): same stdout and exit code as plain, empty stderr"
+		if [ "$(rc "$tag")" = 124 ] || [ "$(rc "$tag")" = 137 ]; then
+			not_ok "$what" "timed out after 120 s"
+		elif ! cmp -s "$T/$prog.plain.out" "$T/$tag.out"; then
+			not_ok "$what" "stdout differs:" "$(diff "$T/$prog.plain.out" "$T/$tag.out" | head -20)" "$(show "$tag")"
+		elif [ "$(rc "$tag")" != "$(rc "$prog.plain")" ]; then
+			not_ok "$what" "exit code $(rc "$tag"), plain $(rc "$prog.plain")" "$(show "$tag")"
+		elif [ -s "$T/$tag.err" ]; then
+			not_ok "$what" "stderr: $(head -c 600 "$T/$tag.err")"
+		else
+			ok "$what"
+		fi
+	done
+done
