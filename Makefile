@@ -26,8 +26,7 @@ BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -DH
 # TLS, no builtin malloc folding (gcc turns malloc+memset into calloc), and
 # every symbol bound at load time so nothing lazy happens inside malloc.
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
-	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
-	-fno-omit-frame-pointer
+	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
 LIB_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=libheapprof/heapprof.map \
 	-Wl,-soname,libheapprof.so
 LIB_LIBS := -ldw -lelf -lz -lm -ldl -lpthread

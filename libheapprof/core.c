@@ -287,11 +287,40 @@ static void fork_child(void)
 	hp_guard_leave(core.fork_guard);
 }
 
+/* HEAPPROF_FOLLOW=0: programs this one execs run without us.  Only our own
+ * entry is taken out of LD_PRELOAD; other preloads stay. */
+static void unfollow(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	char buf[4096];
+	size_t o = 0;
+	if (!v || strlen(v) >= sizeof buf)
+		return;
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ": ");
+		if (n && !memmem(p, n, "libheapprof", 11)) {
+			if (o)
+				buf[o++] = ':';
+			memcpy(buf + o, p, n);
+			o += n;
+		}
+		p += n;
+		p += *p != 0;
+	}
+	buf[o] = 0;
+	if (o)
+		setenv("LD_PRELOAD", buf, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
 static void init_once(void)
 {
 	int g = hp_guard_enter();
 	hp_interpose_resolve();
 	hp_config_load();
+	if (!hp_cfg.follow)
+		unfollow();
 	hp_g.pid = getpid();
 	hp_g.start_ns = hp_now_ns();
 	hp_g.start_mono_ns = hp_mono_ns();

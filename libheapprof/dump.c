@@ -50,6 +50,27 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 	return s ? k : -1;
 }
 
+int hp_dump_build_from(const struct hp_prof_sample *s, size_t n, int64_t when, int alloc_default,
+		       struct hp_buf *out)
+{
+	char comment[160];
+	uint64_t dropped = __atomic_load_n(&hp_g.dropped, __ATOMIC_RELAXED);
+	uint64_t over = __atomic_load_n(&hp_g.overflowed, __ATOMIC_RELAXED);
+	snprintf(comment, sizeof comment, "heapprof %s: rate %llu, %llu samples dropped, %llu in the overflow bucket",
+		 HP_VERSION, (unsigned long long)hp_cfg.rate, (unsigned long long)dropped,
+		 (unsigned long long)over);
+	struct hp_prof_input in = {
+		.samples = s,
+		.n = n,
+		.rate = hp_cfg.rate,
+		.time_nanos = when,
+		.duration_nanos = when - hp_g.start_ns,
+		.alloc_default = alloc_default,
+		.comment = comment,
+	};
+	return hp_profile_build(&in, out) == 0 ? 0 : -ENOMEM;
+}
+
 int hp_dump_build(struct hp_buf *out, int alloc_default)
 {
 	struct hp_prof_sample *s;
@@ -57,25 +78,9 @@ int hp_dump_build(struct hp_buf *out, int alloc_default)
 	long n = hp_dump_snapshot(&s, &bytes);
 	if (n < 0)
 		return -ENOMEM;
-	char comment[160];
-	uint64_t dropped = __atomic_load_n(&hp_g.dropped, __ATOMIC_RELAXED);
-	uint64_t over = __atomic_load_n(&hp_g.overflowed, __ATOMIC_RELAXED);
-	snprintf(comment, sizeof comment, "heapprof %s: rate %llu, %llu samples dropped, %llu in the overflow bucket",
-		 HP_VERSION, (unsigned long long)hp_cfg.rate, (unsigned long long)dropped,
-		 (unsigned long long)over);
-	int64_t now = hp_now_ns();
-	struct hp_prof_input in = {
-		.samples = s,
-		.n = (size_t)n,
-		.rate = hp_cfg.rate,
-		.time_nanos = now,
-		.duration_nanos = now - hp_g.start_ns,
-		.alloc_default = alloc_default,
-		.comment = comment,
-	};
-	int r = hp_profile_build(&in, out);
+	int r = hp_dump_build_from(s, (size_t)n, hp_now_ns(), alloc_default, out);
 	hp_ifree(s, bytes);
-	return r == 0 ? 0 : -ENOMEM;
+	return r;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)

@@ -28,15 +28,20 @@
 int hp_dumper_needed;
 
 static struct {
-	int fd[2];              /* wake pipe: 's' signal, 'p' peak */
+	int fd[2];              /* wake pipe: the signal handler writes here */
 	int running;
 	pthread_t thread;
 	pthread_mutex_t busy;   /* held while a dump is being written */
-	double peak_mark;       /* est. in-use that triggers the next peak capture */
-	double peak_seen;       /* est. in-use when the kept peak profile was taken */
-	struct hp_buf peak;     /* the kept peak profile (gzipped) */
+	pthread_mutex_t peak_lock;
+	double peak_mark;       /* est. in-use that triggers the next peak copy */
+	struct hp_prof_sample *peak_snap;       /* counters at the peak (ialloc'd) */
+	long peak_n;
+	size_t peak_bytes;
+	int64_t peak_ns;        /* when the peak copy was taken */
+	double peak_inuse;      /* est. in-use at that moment */
 	int64_t next_interval, next_tick;       /* CLOCK_MONOTONIC ns */
-} dm = { .fd = { -1, -1 }, .busy = PTHREAD_MUTEX_INITIALIZER };
+} dm = { .fd = { -1, -1 }, .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
+	 .peak_mark = 1.0 };
 
 static void on_signal(int sig)
 {
@@ -55,37 +60,41 @@ static void signal_dump(void)
 	pthread_mutex_unlock(&dm.busy);
 }
 
-static void peak_capture(void)
-{
-	pthread_mutex_lock(&hp_g.lock);
-	double now = hp_g.est_inuse;
-	pthread_mutex_unlock(&hp_g.lock);
-	if (now < dm.peak_mark)
-		return;
-	struct hp_buf b = { 0 };
-	pthread_mutex_lock(&dm.busy);
-	if (hp_dump_build(&b, 0) == 0) {
-		hp_buf_free(&dm.peak);
-		dm.peak = b;
-		dm.peak_seen = now;
-	} else {
-		hp_buf_free(&b);
-	}
-	pthread_mutex_unlock(&dm.busy);
-	dm.peak_mark = now * (1.0 + (double)hp_cfg.peak_growth / 100.0);
-}
-
+/* HEAPPROF_PEAK: called after each sample.  When the estimated in-use
+ * heap passes the mark, copy the bucket counters right away (the moment
+ * matters: by the time a thread woke up, the heap could have shrunk) and
+ * keep the copy; it becomes a profile only at exit, so a peak costs one
+ * counter copy, not a symbolized dump.  The next mark is the new peak plus
+ * HEAPPROF_PEAK_GROWTH percent, so a growing heap takes logarithmically
+ * many copies. */
 void hp_dumper_peak_check(void)
 {
-	if (!hp_cfg.peak || !dm.running)
+	if (!hp_cfg.peak)
 		return;
-	/* A racy read is fine: at worst the dumper is woken once too often. */
-	if (hp_g.est_inuse >= dm.peak_mark) {
-		dm.peak_mark = 1e300;   /* until the dumper sets the next mark */
-		int e = errno;
-		(void)!write(dm.fd[1], "p", 1);
-		errno = e;
+	/* A racy read: at worst two threads both take a copy. */
+	double now = hp_g.est_inuse;
+	if (now < dm.peak_mark)
+		return;
+	struct hp_prof_sample *snap;
+	size_t bytes;
+	long n = hp_dump_snapshot(&snap, &bytes);
+	if (n < 0)
+		return;
+	pthread_mutex_lock(&dm.peak_lock);
+	if (now >= dm.peak_mark) {
+		struct hp_prof_sample *old = dm.peak_snap;
+		size_t old_bytes = dm.peak_bytes;
+		dm.peak_snap = snap;
+		dm.peak_n = n;
+		dm.peak_bytes = bytes;
+		dm.peak_ns = hp_now_ns();
+		dm.peak_inuse = now;
+		dm.peak_mark = now * (1.0 + (double)hp_cfg.peak_growth / 100.0);
+		snap = old;
+		bytes = old_bytes;
 	}
+	pthread_mutex_unlock(&dm.peak_lock);
+	hp_ifree(snap, bytes);
 }
 
 static int64_t secs(uint64_t s)
@@ -120,15 +129,8 @@ static void *dumper_main(void *arg)
 			continue;
 		char cmd[64];
 		ssize_t n = read(dm.fd[0], cmd, sizeof cmd);
-		int want_dump = 0, want_peak = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			want_dump |= cmd[i] == 's';
-			want_peak |= cmd[i] == 'p';
-		}
-		if (want_peak)
-			peak_capture();
-		if (want_dump)
-			signal_dump();
+		if (n > 0)
+			signal_dump();  /* several signals while busy make one dump */
 	}
 }
 
@@ -151,7 +153,7 @@ static void start_thread(void)
 
 static int needs_thread(void)
 {
-	return hp_cfg.rate && (hp_cfg.signal || hp_cfg.interval || hp_cfg.peak ||
+	return hp_cfg.rate && (hp_cfg.signal || hp_cfg.interval ||
 			       (hp_cfg.trace && hp_cfg.trace_interval));
 }
 
@@ -166,7 +168,6 @@ void hp_dumper_start(void)
 	int64_t now = hp_mono_ns();
 	dm.next_interval = now + secs(hp_cfg.interval);
 	dm.next_tick = now + secs(hp_cfg.trace_interval);
-	dm.peak_mark = 1.0;     /* the first sample sets a peak */
 	if (hp_cfg.signal) {
 		struct sigaction sa, old;
 		if (sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
@@ -190,6 +191,7 @@ void hp_dumper_start(void)
 void hp_dumper_atfork_child(void)
 {
 	pthread_mutex_init(&dm.busy, NULL);
+	pthread_mutex_init(&dm.peak_lock, NULL);
 	hp_dump_atfork_child();
 	if (!dm.running)
 		return;
@@ -242,17 +244,34 @@ static int peak_path(char *buf, size_t len)
 	return hp_dump_expand(tmp, buf, len);
 }
 
+static void write_peak(void)
+{
+	char path[4096];
+	struct hp_buf b = { 0 };
+	/* The heap may have grown past the last copy without reaching the next
+	 * mark: then the state at exit is the peak. */
+	if (hp_cfg.peak && hp_g.est_inuse > dm.peak_inuse) {
+		dm.peak_mark = 0;
+		hp_dumper_peak_check();
+	}
+	pthread_mutex_lock(&dm.peak_lock);
+	if (dm.peak_snap && peak_path(path, sizeof path) == 0 &&
+	    hp_dump_build_from(dm.peak_snap, (size_t)dm.peak_n, dm.peak_ns, 0, &b) == 0) {
+		if (hp_dump_write_file(path, b.data, b.len) != 0)
+			hp_warn2("cannot write profile", path);
+		else
+			hp_trace_line("dump", path);
+	}
+	pthread_mutex_unlock(&dm.peak_lock);
+	hp_buf_free(&b);
+}
+
 void hp_dumper_exit(void)
 {
 	/* Wait for a dump in progress, briefly: exit must not hang on us. */
 	for (int i = 0; i < 500; i++) {
 		if (pthread_mutex_trylock(&dm.busy) == 0) {
-			if (dm.peak.len) {
-				char path[4096];
-				if (peak_path(path, sizeof path) == 0 &&
-				    hp_dump_write_file(path, dm.peak.data, dm.peak.len) != 0)
-					hp_warn2("cannot write profile", path);
-			}
+			write_peak();
 			/* Stay locked: no dump may start once exit has begun. */
 			return;
 		}

@@ -210,6 +210,9 @@ static inline int hp_livetab_maybe(const void *p)
  * here).  Returns 0 or -errno.  Takes the lock only to copy counters. */
 int hp_dump_to_path(const char *path);
 int hp_dump_build(struct hp_buf *out, int alloc_default);   /* gzipped profile in memory */
+/* The same from copied counters taken at time `when` (CLOCK_REALTIME ns). */
+int hp_dump_build_from(const struct hp_prof_sample *s, size_t n, int64_t when, int alloc_default,
+		       struct hp_buf *out);
 int hp_dump_write_file(const char *path, const uint8_t *data, size_t len);
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes); /* ialloc'd copy */
 const char *hp_dump_pattern(void);   /* HEAPPROF_OUT or the default pattern */
@@ -225,7 +228,7 @@ void hp_dumper_start(void);
 void hp_dumper_atfork_prepare(void);
 void hp_dumper_atfork_parent(void);
 void hp_dumper_atfork_child(void);
-void hp_dumper_peak_check(void);     /* after a sample: wake the dumper at a new peak */
+void hp_dumper_peak_check(void);     /* after a sample: copy the counters at a new peak */
 void hp_dumper_lazy_start(void);     /* slow paths: start a thread a forked child still lacks */
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 extern int hp_dumper_needed;
