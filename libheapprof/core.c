@@ -284,6 +284,7 @@ static void fork_child(void)
 		t->countdown = hp_sampler_next(t, hp_cfg.rate);
 	hp_trace_atfork_child();
 	hp_dumper_atfork_child();
+	hp_http_atfork_child();
 	hp_guard_leave(core.fork_guard);
 }
 
@@ -337,6 +338,7 @@ static void init_once(void)
 	atexit(exit_hook);
 	__atomic_store_n(&hp_g.ready, 1, __ATOMIC_RELEASE);
 	hp_dumper_start();
+	hp_http_start();
 	hp_guard_leave(g);
 }
 

@@ -233,6 +233,10 @@ void hp_dumper_lazy_start(void);     /* slow paths: start a thread a forked chil
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 extern int hp_dumper_needed;
 
+/* ---- http.c: the pprof HTTP endpoint (HEAPPROF_HTTP) ---- */
+void hp_http_start(void);            /* init, after hp_dumper_start; guard set */
+void hp_http_atfork_child(void);     /* fork child: close the listener; the child does not serve */
+
 /* ---- leaks.c: the in-use report at exit ---- */
 void hp_leaks_report(void);
 

@@ -1,0 +1,68 @@
+# tests/integration/http_common.sh - sourced by the http_*.sh tests of the
+# pprof HTTP endpoint (tests/run.sh does not run *_common.sh files itself).
+#
+# Builds on lib_common.sh (ROOT, LIB, PROGS, T, ok/not_ok, need_*).  Helpers:
+#   http_start TAG [VAR=VALUE...] [ARG...]
+#       starts $PROGS/httpserve ARG... in the background, preloaded, with
+#       HEAPPROF_HTTP=127.0.0.1:0 and HEAPPROF_HTTP_FILE=$T/TAG.addr (VAR=VALUE
+#       overrides), and waits up to 10 s for the address file and "ready".
+#       Sets PID and ADDR; stdout/stderr in $T/TAG.out, $T/TAG.err.
+#   http_wait_exit PID SECONDS   waits for a background PID; sets RC (124 if it
+#                                did not exit in time: it is then killed)
+# Every process started here is killed when the script ends.
+# HTTP_CHECK runs tests/integration/http_check.py.
+
+. "$(dirname "$0")/lib_common.sh"
+
+HTTP_CHECK="python3 $ROOT/tests/integration/http_check.py"
+HTTP_PIDS=""
+trap 'for p in $HTTP_PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+trap 'for p in $HTTP_PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; exit 130' INT TERM
+
+http_start() {
+	_tag=$1
+	shift
+	_env="HEAPPROF_HTTP=127.0.0.1:0 HEAPPROF_HTTP_FILE=$T/$_tag.addr"
+	_args=""
+	for _a in "$@"; do
+		case $_a in *=*) _env="$_env $_a" ;; *) _args="$_args $_a" ;; esac
+	done
+	# A subshell that execs the program: only httpserve loads the library
+	# (env(1) or a shell would start a server of their own first).
+	# shellcheck disable=SC2086
+	(
+		for _kv in $_env; do export "$_kv"; done
+		export LD_PRELOAD="$LIB"
+		exec "$PROGS/httpserve" $_args
+	) >"$T/$_tag.out" 2>"$T/$_tag.err" </dev/null &
+	PID=$!
+	HTTP_PIDS="$HTTP_PIDS $PID"
+	ADDR=""
+	_i=0
+	while [ $_i -lt 100 ]; do
+		if grep -q '^ready$' "$T/$_tag.out" 2>/dev/null; then
+			[ -s "$T/$_tag.addr" ] && ADDR=$(cat "$T/$_tag.addr")
+			break
+		fi
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+http_wait_exit() {
+	_i=0
+	while [ $_i -lt $(($2 * 10)) ] && kill -0 "$1" 2>/dev/null && \
+		! grep -q '^State:.*zombie' "/proc/$1/status" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*zombie' "/proc/$1/status" 2>/dev/null; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		RC=124
+		return
+	fi
+	wait "$1"
+	RC=$?
+}

@@ -1,0 +1,77 @@
+#!/bin/sh
+# http_robust.sh - the HEAPPROF_HTTP server under bad and busy clients.
+#
+# Against tests/progs/httpserve.c (see http_check.py proto): 404, 405, 400,
+# 505, 411, 413, 431; random garbage; idle and half-sent requests while
+# others are served and their timeout; more idle connections than the
+# server keeps; clients that reset the connection mid-response (no SIGPIPE:
+# the program lives on and keeps serving); the listening socket on
+# 127.0.0.1 only.  Then the process lifecycle: exit is not held up by
+# busy clients; a forked child does not keep the port; a taken port, a bad
+# HEAPPROF_HTTP and HEAPPROF_RATE=0 each give one warning and leave the
+# program running normally.
+. "$(dirname "$0")/http_common.sh"
+
+need_lib
+need_progs httpserve
+
+http_start main HEAPPROF_RATE=1 big
+if [ -z "$ADDR" ]; then
+	not_ok "the server started" "$(cat "$T/main.err")"
+	exit 1
+fi
+$HTTP_CHECK listen "$ADDR"
+$HTTP_CHECK proto "$ADDR" "$PROGS/httpserve" big
+if kill -0 "$PID" 2>/dev/null; then
+	ok "the program is alive after all of that"
+else
+	not_ok "the program is alive after all of that" "$(cat "$T/main.err")"
+fi
+
+# A second program asking for the same port: a warning, and it runs normally.
+main_addr=$ADDR
+http_start taken HEAPPROF_HTTP="$main_addr"
+if grep -q "^heapprof: cannot listen on '$main_addr': Address already in use" "$T/taken.err" &&
+	grep -q '^ready$' "$T/taken.out"; then
+	ok "a taken port: one warning, the program runs"
+else
+	not_ok "a taken port: one warning, the program runs" "$(cat "$T/taken.err")"
+fi
+kill -HUP "$PID"
+http_wait_exit "$PID" 5
+
+# Exit with busy clients: at once, status 0.
+http_start busy HEAPPROF_RATE=1 big
+$HTTP_CHECK exit "$ADDR" "$PID" 2
+http_wait_exit "$PID" 5
+if [ "$RC" = 0 ]; then ok "exit status 0 with busy clients"; else not_ok "exit status 0 with busy clients" "exit $RC"; fi
+
+# A forked child does not serve and does not keep the port when its parent
+# exits (the default rate this time).
+http_start fork fork
+child=$(sed -n 's/^child //p' "$T/fork.out")
+HTTP_PIDS="$HTTP_PIDS $child"
+kill -HUP "$PID"
+http_wait_exit "$PID" 5
+if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+	$HTTP_CHECK refused "$ADDR"
+else
+	not_ok "a forked child lives on without the server" "$(cat "$T/fork.out" "$T/fork.err")"
+fi
+[ -n "$child" ] && kill "$child" 2>/dev/null
+
+# Bad values: one warning each, the program's exit status kept.
+for v in "HEAPPROF_HTTP=nonsense" "HEAPPROF_HTTP=127.0.0.1:99999" "HEAPPROF_HTTP=[::1" \
+	"HEAPPROF_HTTP=127.0.0.1:0 HEAPPROF_RATE=0"; do
+	# shellcheck disable=SC2086
+	preload bad 10 $v sh -c 'exit 3'
+	case $v in
+	*RATE=0) want="heapprof: profiling is off: HEAPPROF_HTTP is ignored" ;;
+	*) want="heapprof: bad HEAPPROF_HTTP '${v#HEAPPROF_HTTP=}': want [HOST]:PORT, HOST an IP address or localhost; the pprof endpoint is off" ;;
+	esac
+	if [ "$(rc bad)" = 3 ] && [ "$(cat "$T/bad.err")" = "$want" ]; then
+		ok "$v: one warning, exit status kept"
+	else
+		not_ok "$v: one warning, exit status kept" "$(show bad)"
+	fi
+done
