@@ -1,0 +1,631 @@
+/*
+ * profile.c - builds a gzipped pprof profile.proto from heap samples.
+ *
+ * The middle and top layers of the writer (pb.c is the wire encoding
+ * below; symbolize.c names the addresses), in the shape of Go's
+ * runtime/pprof: a builder that owns the string table and de-duplicates
+ * functions and locations, writing each Location and Function message the
+ * first time it is met and the mappings and string table at the end; and
+ * the heap-specific part, one Sample per (stack, object size) with the
+ * four value types in Go's order, scaled by the inverse inclusion
+ * probability of each sample so the values are unbiased estimates.
+ *
+ * What pprof needs from us (see docs in /work/shared/reference): string
+ * table entry 0 is "", every id is nonzero and defined, time_nanos appears
+ * once, and a mapping carries has_functions/... only when every location
+ * in it was symbolized that far - pprof skips re-symbolizing a mapping
+ * that has any of them, so an unsymbolizable mapping gets none and pprof
+ * may still try the binary.
+ *
+ * Also here: the small open-addressing hash index (hp_htab) used by this
+ * file and by symbolize.c.  It runs off the hot path with the recursion
+ * guard set: malloc, stdio and libelf are fine.  Cost is linear in the
+ * samples and frames, plus one symbolization per distinct address.
+ */
+#include <fcntl.h>
+#include <gelf.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "profile.h"
+
+#define PROF_MAX_LINES 32       /* Lines (inline depth) kept per location */
+
+#ifndef NT_GNU_BUILD_ID
+#define NT_GNU_BUILD_ID 3
+#endif
+
+/* ---- hash index ---- */
+
+/* Hashes n bytes eight at a time (C++ names run to hundreds of bytes),
+ * then a finalizer so the low bits (the slot) mix well.  O(n). */
+uint64_t hp_hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *c = p;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	for (; n >= 8; n -= 8, c += 8) {
+		uint64_t w;
+		memcpy(&w, c, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	uint64_t w = 0;
+	memcpy(&w, c, n);
+	return hp_hash_u64(h ^ w);
+}
+
+int64_t hp_htab_find(const struct hp_htab *t, uint64_t h, hp_htab_eq eq, const void *ctx)
+{
+	if (!t->slots)
+		return -1;
+	uint32_t h32 = (uint32_t)h;
+	for (size_t i = h32 & t->mask;; i = (i + 1) & t->mask) {
+		uint64_t sl = t->slots[i];
+		if (sl == 0)
+			return -1;
+		if ((uint32_t)(sl >> 32) == h32 && eq(ctx, (uint32_t)sl - 1))
+			return (uint32_t)sl - 1;
+	}
+}
+
+/* Puts a slot word into slots (a power of two, mask = size - 1). */
+static void htab_place(uint64_t *slots, size_t mask, uint64_t sl)
+{
+	size_t i = (uint32_t)(sl >> 32) & mask;
+	while (slots[i])
+		i = (i + 1) & mask;
+	slots[i] = sl;
+}
+
+int hp_htab_add(struct hp_htab *t, uint64_t h, uint32_t value)
+{
+	if (value >= UINT32_MAX)
+		return -1;
+	if (!t->slots || (t->count + 1) * 2 > t->mask + 1) {
+		size_t n = t->slots ? (t->mask + 1) * 2 : 64;
+		if (n > ((size_t)1 << 32))
+			return -1;
+		uint64_t *s = calloc(n, sizeof *s);
+		if (!s)
+			return -1;
+		for (size_t i = 0; t->slots && i <= t->mask; i++)
+			if (t->slots[i])
+				htab_place(s, n - 1, t->slots[i]);
+		free(t->slots);
+		t->slots = s;
+		t->mask = n - 1;
+	}
+	htab_place(t->slots, t->mask, (uint64_t)(uint32_t)h << 32 | (value + 1));
+	t->count++;
+	return 0;
+}
+
+void hp_htab_free(struct hp_htab *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->mask = t->count = 0;
+}
+
+/* ---- the builder ---- */
+
+/* One executable mapping of /proc/self/maps; its id is its index + 1. */
+struct prof_map {
+	uint64_t start, limit, offset;
+	int64_t file, build_id;         /* string indexes */
+	uint64_t nlocs;                 /* locations that fell in it */
+	/* some location lacked a function name / a file name / a line */
+	int no_fn, no_file, no_line;
+};
+
+struct prof_str {
+	char *s;                        /* owned copy, NUL-terminated */
+	size_t len;
+};
+
+struct prof {
+	struct hp_buf out;              /* the uncompressed profile */
+	struct hp_sym *sym;             /* NULL: nothing can be named */
+	struct prof_str *str;           /* the string table, by index */
+	size_t nstr, capstr;
+	struct hp_htab strtab;
+	int64_t (*fn)[3];               /* function id - 1 -> (name, system_name, filename) */
+	size_t nfn, capfn;
+	struct hp_htab fntab;
+	uint64_t *loc;                  /* location id - 1 -> address */
+	size_t nloc, caploc;
+	struct hp_htab loctab;
+	struct prof_map *map;           /* sorted by start, as the kernel lists them */
+	size_t nmap, capmap;
+	uint64_t *ids;                  /* scratch: one sample's location ids */
+	size_t capids;
+	int err;                        /* sticky: out of memory */
+};
+
+/* Makes room for element n (so n + 1 elements) of size elem in the array
+ * whose pointer is at arrp (any T **: read and written with memcpy, which
+ * may touch any object).  Doubles.  Returns 0, or -1 with the array
+ * unchanged. */
+static int prof_grow(void *arrp, size_t elem, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 64;
+	while (nc <= n)
+		nc *= 2;
+	if (nc > SIZE_MAX / elem)
+		return -1;
+	void *old;
+	memcpy(&old, arrp, sizeof old);
+	void *q = realloc(old, nc * elem);
+	if (!q)
+		return -1;
+	memcpy(arrp, &q, sizeof q);
+	*cap = nc;
+	return 0;
+}
+
+struct prof_strkey {
+	const struct prof *p;
+	const char *s;
+	size_t len;
+};
+
+static int prof_str_eq(const void *ctx, uint32_t v)
+{
+	const struct prof_strkey *k = ctx;
+	const struct prof_str *e = &k->p->str[v];
+	return e->len == k->len && memcmp(e->s, k->s, k->len) == 0;
+}
+
+/* The string-table index of s[0..len), adding a copy if new.  Returns 0
+ * (the empty string) and sets the sticky error when memory runs out.
+ * O(len) expected. */
+static int64_t prof_strn(struct prof *p, const char *s, size_t len)
+{
+	uint64_t h = hp_hash_bytes(s, len);
+	struct prof_strkey k = { p, s, len };
+	int64_t v = hp_htab_find(&p->strtab, h, prof_str_eq, &k);
+	if (v >= 0)
+		return v;
+	if (p->err || prof_grow(&p->str, sizeof *p->str, p->nstr, &p->capstr))
+		goto oom;
+	char *c = malloc(len + 1);
+	if (!c)
+		goto oom;
+	memcpy(c, s, len);
+	c[len] = 0;
+	if (hp_htab_add(&p->strtab, h, (uint32_t)p->nstr)) {
+		free(c);
+		goto oom;
+	}
+	p->str[p->nstr].s = c;
+	p->str[p->nstr].len = len;
+	return (int64_t)p->nstr++;
+oom:
+	p->err = 1;
+	return 0;
+}
+
+/* prof_strn for a C string; NULL is the empty string. */
+static int64_t prof_str(struct prof *p, const char *s)
+{
+	return s ? prof_strn(p, s, strlen(s)) : 0;
+}
+
+struct prof_fnkey {
+	const struct prof *p;
+	const int64_t *k;
+};
+
+static int prof_fn_eq(const void *ctx, uint32_t v)
+{
+	const struct prof_fnkey *k = ctx;
+	return memcmp(k->p->fn[v], k->k, 3 * sizeof(int64_t)) == 0;
+}
+
+/* The id of the Function for frame f, writing the Function message the
+ * first time.  Functions are one per (name, system_name, file).  Returns
+ * 0 when memory ran out. */
+static uint64_t prof_function(struct prof *p, const struct hp_symframe *f)
+{
+	int64_t key[3];
+	key[0] = prof_str(p, f->name);
+	key[1] = prof_str(p, f->system_name ? f->system_name : f->name);
+	key[2] = prof_str(p, f->file);
+	uint64_t h = hp_hash_bytes(key, sizeof key);
+	struct prof_fnkey k = { p, key };
+	int64_t v = hp_htab_find(&p->fntab, h, prof_fn_eq, &k);
+	if (v >= 0)
+		return (uint64_t)v + 1;
+	if (p->err || prof_grow(&p->fn, sizeof *p->fn, p->nfn, &p->capfn) ||
+	    hp_htab_add(&p->fntab, h, (uint32_t)p->nfn)) {
+		p->err = 1;
+		return 0;
+	}
+	memcpy(p->fn[p->nfn], key, sizeof key);
+	uint64_t id = ++p->nfn;
+	size_t m = hp_pb_begin(&p->out, 5);     /* Profile.function */
+	hp_pb_uint(&p->out, 1, id);             /* id */
+	hp_pb_int(&p->out, 2, key[0]);          /* name */
+	hp_pb_int(&p->out, 3, key[1]);          /* system_name */
+	hp_pb_int(&p->out, 4, key[2]);          /* filename */
+	hp_pb_end(&p->out, m);
+	return id;
+}
+
+/* The mapping containing addr, or NULL.  O(log mappings). */
+static struct prof_map *prof_findmap(struct prof *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmap;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->map[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= p->map[lo - 1].limit)
+		return NULL;
+	return &p->map[lo - 1];
+}
+
+struct prof_lockey {
+	const struct prof *p;
+	uint64_t addr;
+};
+
+static int prof_loc_eq(const void *ctx, uint32_t v)
+{
+	const struct prof_lockey *k = ctx;
+	return k->p->loc[v] == k->addr;
+}
+
+/* The id of the Location for addr (a call-site address), creating it -
+ * symbolizing addr and writing the Location message - the first time.
+ * An address nothing can name still gets a Location, without Lines.
+ * Returns 0 when memory ran out.  O(1) expected once addr is known. */
+static uint64_t prof_location(struct prof *p, uint64_t addr)
+{
+	uint64_t h = hp_hash_u64(addr);
+	struct prof_lockey k = { p, addr };
+	int64_t v = hp_htab_find(&p->loctab, h, prof_loc_eq, &k);
+	if (v >= 0)
+		return (uint64_t)v + 1;
+	if (p->err || prof_grow(&p->loc, sizeof *p->loc, p->nloc, &p->caploc) ||
+	    hp_htab_add(&p->loctab, h, (uint32_t)p->nloc)) {
+		p->err = 1;
+		return 0;
+	}
+	p->loc[p->nloc] = addr;
+	uint64_t id = ++p->nloc;
+
+	struct prof_map *m = prof_findmap(p, addr);
+	struct hp_symframe fr[PROF_MAX_LINES];
+	int n = p->sym ? hp_sym_lookup(p->sym, (uintptr_t)addr, fr, PROF_MAX_LINES) : 0;
+	uint64_t fid[PROF_MAX_LINES];
+	/* Functions first: their messages must not land inside this one. */
+	for (int i = 0; i < n; i++)
+		fid[i] = prof_function(p, &fr[i]);
+
+	size_t mk = hp_pb_begin(&p->out, 4);    /* Profile.location */
+	hp_pb_uint(&p->out, 1, id);             /* id */
+	hp_pb_uint(&p->out, 2, m ? (uint64_t)(m - p->map) + 1 : 0); /* mapping_id */
+	hp_pb_uint(&p->out, 3, addr);           /* address */
+	for (int i = 0; i < n; i++) {
+		size_t ml = hp_pb_begin(&p->out, 4);    /* Location.line */
+		hp_pb_uint(&p->out, 1, fid[i]);         /* function_id */
+		hp_pb_int(&p->out, 2, fr[i].line);      /* line */
+		hp_pb_end(&p->out, ml);
+	}
+	hp_pb_end(&p->out, mk);
+
+	if (m) {
+		m->nlocs++;
+		if (n == 0)
+			m->no_fn = m->no_file = m->no_line = 1;
+		for (int i = 0; i < n; i++) {
+			if (!fr[i].file || !fr[i].file[0])
+				m->no_file = 1;
+			if (fr[i].line <= 0)
+				m->no_line = 1;
+		}
+	}
+	return id;
+}
+
+/* ---- mappings ---- */
+
+/* Looks for the GNU build-id note in one note block; writes it to hex as
+ * lowercase hex.  Returns 0 if found, else -1. */
+static int prof_note_build_id(Elf_Data *d, char *hex, size_t cap)
+{
+	if (!d)
+		return -1;
+	size_t off = 0, next, noff, doff;
+	GElf_Nhdr nh;
+	while ((next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    memcmp((const char *)d->d_buf + noff, "GNU", 4) == 0 &&
+		    nh.n_descsz > 0 && 2 * (size_t)nh.n_descsz < cap) {
+			const uint8_t *b = (const uint8_t *)d->d_buf + doff;
+			static const char digits[] = "0123456789abcdef";
+			for (size_t i = 0; i < nh.n_descsz; i++) {
+				hex[2 * i] = digits[b[i] >> 4];
+				hex[2 * i + 1] = digits[b[i] & 15];
+			}
+			hex[2 * nh.n_descsz] = 0;
+			return 0;
+		}
+		off = next;
+	}
+	return -1;
+}
+
+/* Reads the GNU build ID of the ELF file at path into hex (lowercase, as
+ * Go and pprof write it).  Returns 0, or -1 when the file cannot be read
+ * or has none.  Cost: reads the program headers and note segments. */
+static int prof_build_id(const char *path, char *hex, size_t cap)
+{
+	/* only regular files: opening a device node can have side effects */
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	int rc = -1;
+	elf_version(EV_CURRENT);
+	/* ELF_C_READ, not _MMAP: a file truncated under us must not SIGBUS */
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t nph = 0;
+	if (e && elf_kind(e) == ELF_K_ELF && elf_getphdrnum(e, &nph) == 0) {
+		for (size_t i = 0; i < nph && rc < 0; i++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_NOTE)
+				continue;
+			Elf_Data *d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz,
+					ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+			rc = prof_note_build_id(d, hex, cap);
+		}
+		for (Elf_Scn *scn = NULL; rc < 0 && (scn = elf_nextscn(e, scn)) != NULL;) {
+			GElf_Shdr sh;
+			if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_NOTE)
+				rc = prof_note_build_id(elf_getdata(scn, NULL), hex, cap);
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return rc;
+}
+
+/* Reads the executable mappings of /proc/self/maps (as Go does), with file
+ * name (" (deleted)" removed) and build ID.  Leaves none when the file
+ * cannot be read; locations then have mapping_id 0. */
+static void prof_read_maps(struct prof *p)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	char *line = NULL, *prev = NULL;
+	size_t cap = 0;
+	int64_t prev_id = 0;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long lo, hi, off;
+		char perm[8];
+		int pos = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi, perm, &off, &pos) < 4 ||
+		    pos == 0 || !strchr(perm, 'x'))
+			continue;
+		char *path = line + pos;
+		size_t len = strlen(path);
+		while (len > 0 && (path[len - 1] == '\n' || path[len - 1] == ' '))
+			path[--len] = 0;
+		int deleted = 0;
+		static const char del[] = " (deleted)";
+		if (len >= sizeof del - 1 && strcmp(path + len - (sizeof del - 1), del) == 0) {
+			len -= sizeof del - 1;
+			path[len] = 0;
+			deleted = 1;
+		}
+		if (prof_grow(&p->map, sizeof *p->map, p->nmap, &p->capmap)) {
+			p->err = 1;
+			break;
+		}
+		struct prof_map *m = &p->map[p->nmap++];
+		memset(m, 0, sizeof *m);
+		m->start = lo;
+		m->limit = hi;
+		m->offset = off;
+		m->file = prof_strn(p, path, len);
+		/* A file's mappings are adjacent: read its build ID once.  A
+		 * deleted file's path may now name another file: no ID then. */
+		if (prev && strcmp(prev, path) == 0) {
+			m->build_id = prev_id;
+		} else {
+			char hex[2 * 64 + 1];
+			m->build_id = 0;
+			if (path[0] == '/' && !deleted && prof_build_id(path, hex, sizeof hex) == 0)
+				m->build_id = prof_str(p, hex);
+			free(prev);
+			prev = strdup(path);
+			prev_id = m->build_id;
+		}
+	}
+	free(prev);
+	free(line);
+	fclose(f);
+}
+
+/* Writes the Mapping messages, flagged as far as every location in each
+ * was symbolized.  A mapping without locations gets no flags. */
+static void prof_write_maps(struct prof *p)
+{
+	for (size_t i = 0; i < p->nmap; i++) {
+		const struct prof_map *m = &p->map[i];
+		int fn = m->nlocs > 0 && !m->no_fn;
+		int fl = fn && !m->no_file;
+		int ln = fn && !m->no_line;
+		size_t mk = hp_pb_begin(&p->out, 3);    /* Profile.mapping */
+		hp_pb_uint(&p->out, 1, i + 1);          /* id */
+		hp_pb_uint(&p->out, 2, m->start);       /* memory_start */
+		hp_pb_uint(&p->out, 3, m->limit);       /* memory_limit */
+		hp_pb_uint(&p->out, 4, m->offset);      /* file_offset */
+		hp_pb_int(&p->out, 5, m->file);         /* filename */
+		hp_pb_int(&p->out, 6, m->build_id);     /* build_id */
+		hp_pb_uint(&p->out, 7, fn);             /* has_functions */
+		hp_pb_uint(&p->out, 8, fl);             /* has_filenames */
+		hp_pb_uint(&p->out, 9, ln);             /* has_line_numbers */
+		/* DWARF (file and line everywhere) is where inlining was looked at */
+		hp_pb_uint(&p->out, 10, fl && ln);      /* has_inline_frames */
+		hp_pb_end(&p->out, mk);
+	}
+}
+
+/* ---- heap samples ---- */
+
+/* The inverse inclusion probability of an allocation of size bytes when
+ * bytes are sampled by a Poisson process of mean spacing rate:
+ * P(sampled) = 1 - exp(-size/rate), computed as -expm1(-size/rate), which
+ * stays accurate when size << rate.  Exactly 1 at rate <= 1 (everything
+ * recorded), and for size 0 (nothing to scale: the object was seen). */
+static double prof_weight(uint64_t size, uint64_t rate)
+{
+	if (rate <= 1 || size == 0)
+		return 1.0;
+	return 1.0 / -expm1(-(double)size / (double)rate);
+}
+
+/* round(x) as an int64, saturating. */
+static int64_t prof_round(double x)
+{
+	if (!(x > 0))
+		return 0;
+	if (x >= 9.2e18)
+		return INT64_MAX;
+	return (int64_t)llround(x);
+}
+
+/* The estimated (objects, bytes) for n sampled objects of size bytes,
+ * weight w: round(n*w) and round(n*w*size), saturating.  A negative n (a
+ * delta profile's in-use) gives the negated values.  At w == 1 computed in
+ * integers so large exact counts stay exact. */
+static void prof_scale(int64_t n, uint64_t size, double w, int64_t *objs, int64_t *bytes)
+{
+	uint64_t m = n < 0 ? -(uint64_t)n : (uint64_t)n;
+	int64_t o, b;
+	if (w == 1.0) {
+		o = m > INT64_MAX ? INT64_MAX : (int64_t)m;
+		b = (size && m > (uint64_t)INT64_MAX / size) ? INT64_MAX : (int64_t)(m * size);
+	} else {
+		double x = (double)m * w;
+		o = prof_round(x);
+		b = prof_round(x * (double)size);
+	}
+	*objs = n < 0 ? -o : o;
+	*bytes = n < 0 ? -b : b;
+}
+
+/* One ValueType message (type, unit) in field f. */
+static void prof_valuetype(struct prof *p, unsigned f, const char *type, const char *unit)
+{
+	int64_t t = prof_str(p, type), u = prof_str(p, unit);
+	size_t mk = hp_pb_begin(&p->out, f);
+	hp_pb_int(&p->out, 1, t);
+	hp_pb_int(&p->out, 2, u);
+	hp_pb_end(&p->out, mk);
+}
+
+/* Writes one Sample (and, before it, any Location/Function it is first to
+ * use). */
+static void prof_sample(struct prof *p, const struct hp_prof_sample *s, uint64_t rate,
+			int64_t key_bytes)
+{
+	if (prof_grow(&p->ids, sizeof *p->ids, s->npcs, &p->capids)) {
+		p->err = 1;
+		return;
+	}
+	for (uint32_t j = 0; j < s->npcs; j++) {
+		/* return address - 1: inside the call instruction, so the
+		 * line is the call's, even after a noreturn call at the end */
+		uint64_t pc = s->pcs[j];
+		p->ids[j] = prof_location(p, pc ? pc - 1 : 0);
+	}
+	double w = prof_weight(s->size, rate);
+	/* Signed 64-bit counts (no real count reaches 2^63): a delta profile
+	 * may free more than it allocated in its window. */
+	int64_t allocs = (int64_t)s->allocs;
+	int64_t inuse = (int64_t)(s->allocs - s->frees);
+	int64_t v[4];
+	prof_scale(allocs, s->size, w, &v[0], &v[1]);
+	prof_scale(inuse, s->size, w, &v[2], &v[3]);
+	uint64_t uv[4] = { (uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2], (uint64_t)v[3] };
+
+	size_t mk = hp_pb_begin(&p->out, 2);            /* Profile.sample */
+	hp_pb_packed(&p->out, 1, p->ids, s->npcs);      /* location_id, leaf first */
+	hp_pb_packed(&p->out, 2, uv, 4);                /* value */
+	size_t ml = hp_pb_begin(&p->out, 3);            /* label */
+	hp_pb_int(&p->out, 1, key_bytes);               /* key "bytes" */
+	hp_pb_int(&p->out, 3, (int64_t)s->size);        /* num: the object size */
+	hp_pb_end(&p->out, ml);
+	hp_pb_end(&p->out, mk);
+}
+
+static void prof_free(struct prof *p)
+{
+	hp_buf_free(&p->out);
+	hp_sym_close(p->sym);
+	for (size_t i = 0; i < p->nstr; i++)
+		free(p->str[i].s);
+	free(p->str);
+	hp_htab_free(&p->strtab);
+	free(p->fn);
+	hp_htab_free(&p->fntab);
+	free(p->loc);
+	hp_htab_free(&p->loctab);
+	free(p->map);
+	free(p->ids);
+}
+
+/* Builds the gzipped profile into out; see profile.h.  Cost: linear in
+ * samples and frames (hash probes), plus one symbolization per distinct
+ * address and one gzip pass; memory about twice the profile's size. */
+int hp_profile_build(const struct hp_prof_input *in, struct hp_buf *out)
+{
+	struct prof p;
+	memset(&p, 0, sizeof p);
+	prof_str(&p, "");               /* string_table[0] must be "" */
+
+	prof_valuetype(&p, 1, "alloc_objects", "count");        /* sample_type */
+	prof_valuetype(&p, 1, "alloc_space", "bytes");
+	prof_valuetype(&p, 1, "inuse_objects", "count");
+	prof_valuetype(&p, 1, "inuse_space", "bytes");
+	prof_valuetype(&p, 11, "space", "bytes");               /* period_type */
+	hp_pb_int(&p.out, 12, (int64_t)in->rate);               /* period */
+	/* exactly once: pprof reads two as concatenated profiles */
+	hp_pb_int(&p.out, 9, in->time_nanos);                   /* time_nanos */
+	hp_pb_int(&p.out, 10, in->duration_nanos);              /* duration_nanos */
+	if (in->comment && in->comment[0])
+		hp_pb_int(&p.out, 13, prof_str(&p, in->comment));   /* comment */
+	if (in->alloc_default)
+		hp_pb_int(&p.out, 14, prof_str(&p, "alloc_space")); /* default_sample_type */
+
+	prof_read_maps(&p);
+	p.sym = hp_sym_open();
+	int64_t key_bytes = prof_str(&p, "bytes");
+	for (size_t i = 0; i < in->n && !p.err && !p.out.err; i++)
+		prof_sample(&p, &in->samples[i], in->rate, key_bytes);
+	prof_write_maps(&p);
+	for (size_t i = 0; i < p.nstr; i++)
+		hp_pb_bytes(&p.out, 6, p.str[i].s, p.str[i].len);  /* string_table */
+
+	int rc = -1;
+	if (!p.err && !p.out.err)
+		rc = hp_gzip(p.out.data, p.out.len, out);
+	prof_free(&p);
+	return rc;
+}

@@ -1,0 +1,859 @@
+/*
+ * symbolize.c - addresses in this process -> function names, file:line and
+ * inlined frames, through elfutils (libdwfl/libdw).
+ *
+ * Why not dladdr: it only sees .dynsym, so executables linked without
+ * -rdynamic and every static function would be nameless.  libdwfl reads
+ * each module's .symtab (or .dynsym, or the separate debug file) and its
+ * DWARF.  A session reports this process's modules from /proc/PID/maps
+ * once; each distinct address is then resolved once and cached.
+ *
+ * Names: an ELF symbol table per module, sorted once, answers "which
+ * function" in O(log n) (libdwfl's own dwfl_module_addrsym scans the whole
+ * table on every call, too slow for big C++ programs).  DWARF, where
+ * present, gives the line table and the chain of concrete DIEs containing
+ * the address; each DW_TAG_inlined_subroutine in that chain is one extra
+ * frame whose caller's file:line is its DW_AT_call_file/DW_AT_call_line.
+ * (dwarf_getscopes is not used: past an inlined instance it follows the
+ * abstract origin's lexical parents, not the concrete callers.)  Each
+ * compile unit's functions are indexed by PC range on first use, so a
+ * lookup walks only the DIEs of one function, not a C++ CU's thousands of
+ * declarations; and because libdw 0.188 finds no CU for an address in a
+ * module without .debug_aranges (clang emits none), modules get a CU index
+ * of their own when libdw's lookup fails.  Checked against binutils
+ * addr2line (gcc) and llvm-symbolizer (clang) on a 4096-address C++
+ * program: the same frames, file:line and inline depth.
+ *
+ * C++ names are demangled with __cxa_demangle found at run time through
+ * dlsym, so the library does not link libstdc++; in a C program that does
+ * not load libstdc++ names stay mangled and pprof demangles them itself.
+ *
+ * Separate debug files are searched only locally, by build ID under
+ * /usr/lib/debug/.build-id: libdwfl's standard callback would also ask
+ * debuginfod servers (network, from inside the profiled program).  A
+ * library whose file was deleted is read from memory (dynamic symbols).
+ *
+ * Everything here runs off the hot path with the recursion guard set, so
+ * malloc is fine.  A session is not thread-safe; use one per thread.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profile.h"
+
+#define SYM_MAX_FRAMES 32       /* inline depth kept per address */
+#define SYM_MAX_SCOPES 64       /* DWARF nesting followed per address */
+
+typedef char *(*sym_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+
+/* One function symbol of a module, absolute address. */
+struct sym_func {
+	uintptr_t start;
+	uint64_t size;
+	const char *name;       /* owned by libdwfl; lives as long as the session */
+	int rank;               /* among aliases: 0 global, 1 weak, 2 local */
+};
+
+/* One compile unit's PC range. */
+struct sym_curange {
+	Dwarf_Addr lo, hi;      /* [lo, hi), DWARF addresses */
+	Dwarf_Die *cu;          /* owned by libdwfl */
+};
+
+/* What we keep per module, hung on its libdwfl user-data slot and built
+ * on first use. */
+struct sym_mod {
+	struct sym_func *fn;    /* ELF function symbols, sorted by start */
+	size_t nfn;
+	/* CUs by PC range, for modules without .debug_aranges (clang does not
+	 * emit them, and libdw 0.188 finds no CU without them); built the first
+	 * time libdw's own lookup fails */
+	int cus_built;
+	struct sym_curange *cu;
+	size_t ncu;
+	Dwarf_Addr bias;
+};
+
+/* One PC range of a function (DW_TAG_subprogram) with code. */
+struct sym_fnrange {
+	Dwarf_Addr lo, hi;      /* [lo, hi), DWARF addresses (no bias) */
+	Dwarf_Die die;          /* a Dwarf_Die is a plain value, valid while the session lives */
+};
+
+/* A compile unit's functions sorted by lo: built on the CU's first lookup
+ * so later lookups binary-search instead of walking the CU's DIE tree
+ * (which, for C++, holds thousands of declarations). */
+struct sym_cuidx {
+	const void *key;        /* the CU DIE's address in the debug data: unique */
+	size_t n, cap;
+	struct sym_fnrange *f;
+};
+
+/* An interned string. */
+struct sym_str {
+	char *s;
+	const char *demangled; /* NULL until sym_demangle asked; may be s itself */
+};
+
+/* One resolved address. */
+struct sym_entry {
+	uintptr_t addr;
+	int n;
+	struct hp_symframe f[];
+};
+
+struct hp_sym {
+	Dwfl *dwfl;
+	sym_demangle_fn demangle;       /* NULL when libstdc++ is not loaded */
+	/* addr -> entry cache */
+	struct sym_entry **ent;
+	size_t nent, capent;
+	struct hp_htab enttab;
+	/* interned strings (copies that outlive libdw calls), each with its
+	 * demangled form once asked for: a C++ name recurs in many addresses */
+	struct sym_str *str;
+	size_t nstr, capstr;
+	struct hp_htab strtab;
+	/* every module's state, for close */
+	struct sym_mod **mods;
+	size_t nmods, capmods;
+	/* per-CU function indexes */
+	struct sym_cuidx **cus;
+	size_t ncus, capcus;
+	struct hp_htab cutab;
+};
+
+/* The state of a module we ran out of memory for: no symbols, no CUs, and
+ * nothing to build (so it is never written). */
+static struct sym_mod sym_nomod = { .cus_built = 1 };
+
+/* Makes room for element n of an array of pointers whose own pointer is
+ * at arrp (any T ***: read and written with memcpy, which may touch any
+ * object).  Doubles.  Returns 0, or -1 with the array unchanged. */
+static int sym_grow(void *arrp, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *old;
+	memcpy(&old, arrp, sizeof old);
+	void *q = realloc(old, nc * sizeof(void *));
+	if (!q)
+		return -1;
+	memcpy(arrp, &q, sizeof q);
+	*cap = nc;
+	return 0;
+}
+
+/* ---- the libdwfl callbacks ---- */
+
+/* Finds a module's separate debug file by build ID, locally only.  Returns
+ * an open fd (and the path in *debuginfo_file_name, freed by libdwfl) or -1. */
+static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			      Dwarf_Addr base, const char *file_name,
+			      const char *debuglink_file, GElf_Word debuglink_crc,
+			      char **debuginfo_file_name)
+{
+	(void)userdata; (void)modname; (void)base; (void)file_name;
+	(void)debuglink_file; (void)debuglink_crc;
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	if (n < 2 || n > 64)
+		return -1;
+	char path[64 + 2 * 64 + 16];
+	int k = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (int i = 1; i < n; i++)
+		k += snprintf(path + k, sizeof path - (size_t)k, "%02x", id[i]);
+	snprintf(path + k, sizeof path - (size_t)k, ".debug");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	*debuginfo_file_name = strdup(path);
+	return fd;
+}
+
+static const Dwfl_Callbacks sym_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = sym_find_debuginfo,
+};
+
+/* ---- sessions ---- */
+
+/* Opens a session over the modules mapped in this process now.  Returns
+ * NULL on failure (then nothing can be named; callers still write
+ * addresses).  Cost: reads /proc/self/maps and opens each module's ELF
+ * file; symbol tables and DWARF are read lazily, per module, on first use. */
+struct hp_sym *hp_sym_open(void)
+{
+	struct hp_sym *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->dwfl = dwfl_begin(&sym_callbacks);
+	if (!s->dwfl) {
+		free(s);
+		return NULL;
+	}
+	dwfl_report_begin(s->dwfl);
+	/* > 0: /proc/PID/maps unreadable (an errno).  -1: a module could not
+	 * be reported; the ones before it still are, so go on with those. */
+	int rc = dwfl_linux_proc_report(s->dwfl, getpid());
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || rc > 0) {
+		dwfl_end(s->dwfl);
+		free(s);
+		return NULL;
+	}
+	/* Attached, libdwfl reads a module whose file was deleted from our
+	 * own memory through /proc/self/mem, so its dynamic symbols still
+	 * name it.  assume_ptrace_stopped: no ptrace (nothing here asks for
+	 * threads).  Optional: failure only costs that. */
+	dwfl_linux_proc_attach(s->dwfl, getpid(), true);
+	s->demangle = (sym_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	return s;
+}
+
+/* Frees the session and every string it handed out. */
+void hp_sym_close(struct hp_sym *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nent; i++)
+		free(s->ent[i]);
+	free(s->ent);
+	hp_htab_free(&s->enttab);
+	for (size_t i = 0; i < s->nstr; i++)
+		free(s->str[i].s);
+	free(s->str);
+	hp_htab_free(&s->strtab);
+	for (size_t i = 0; i < s->nmods; i++) {
+		free(s->mods[i]->fn);
+		free(s->mods[i]->cu);
+		free(s->mods[i]);
+	}
+	free(s->mods);
+	for (size_t i = 0; i < s->ncus; i++) {
+		free(s->cus[i]->f);
+		free(s->cus[i]);
+	}
+	free(s->cus);
+	hp_htab_free(&s->cutab);
+	dwfl_end(s->dwfl);
+	free(s);
+}
+
+/* ---- strings ---- */
+
+struct sym_strkey {
+	const struct hp_sym *s;
+	const char *str;
+};
+
+static int sym_str_eq(const void *ctx, uint32_t v)
+{
+	const struct sym_strkey *k = ctx;
+	return strcmp(k->s->str[v].s, k->str) == 0;
+}
+
+/* The index of the session's copy of str (one copy per distinct string),
+ * or -1 when memory ran out.  O(length) expected. */
+static int64_t sym_intern_idx(struct hp_sym *s, const char *str)
+{
+	uint64_t h = hp_hash_bytes(str, strlen(str));
+	struct sym_strkey k = { s, str };
+	int64_t v = hp_htab_find(&s->strtab, h, sym_str_eq, &k);
+	if (v >= 0)
+		return v;
+	if (s->nstr >= UINT32_MAX - 1)
+		return -1;
+	if (s->nstr == s->capstr) {
+		size_t nc = s->capstr ? s->capstr * 2 : 64;
+		struct sym_str *a = realloc(s->str, nc * sizeof *a);
+		if (!a)
+			return -1;
+		s->str = a;
+		s->capstr = nc;
+	}
+	char *c = strdup(str);
+	if (!c)
+		return -1;
+	if (hp_htab_add(&s->strtab, h, (uint32_t)s->nstr)) {
+		free(c);
+		return -1;
+	}
+	s->str[s->nstr].s = c;
+	s->str[s->nstr].demangled = NULL;
+	return (int64_t)s->nstr++;
+}
+
+/* The session's copy of str, or NULL for NULL or when memory ran out. */
+static const char *sym_intern(struct hp_sym *s, const char *str)
+{
+	int64_t i = str ? sym_intern_idx(s, str) : -1;
+	return i >= 0 ? s->str[i].s : NULL;
+}
+
+static int sym_is_mangled(const char *n)
+{
+	return n && n[0] == '_' && n[1] == 'Z';
+}
+
+/* The display form of an ELF/linkage name: demangled when it is a C++
+ * name and libstdc++'s demangler is present, else the name itself.
+ * Session-owned; each distinct name is demangled once. */
+static const char *sym_demangle(struct hp_sym *s, const char *mangled)
+{
+	if (!sym_is_mangled(mangled) || !s->demangle)
+		return sym_intern(s, mangled);
+	int64_t i = sym_intern_idx(s, mangled);
+	if (i < 0)
+		return NULL;
+	if (!s->str[i].demangled) {
+		int status = -1;
+		char *d = s->demangle(mangled, NULL, NULL, &status);
+		const char *r = status == 0 && d ? sym_intern(s, d) : NULL;
+		free(d);
+		/* (sym_intern may have moved s->str) */
+		s->str[i].demangled = r ? r : s->str[i].s;
+	}
+	return s->str[i].demangled;
+}
+
+/* ---- ELF symbol tables ---- */
+
+static int sym_func_cmp(const void *a, const void *b)
+{
+	const struct sym_func *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* among aliases: sized first (the search needs them), then the usual
+	 * name - global before weak before local, then the one with fewer
+	 * leading underscores (malloc, not __libc_malloc) - then by name for
+	 * a stable answer */
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	size_t ux = strspn(x->name, "_"), uy = strspn(y->name, "_");
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* mod's state, built on first use: its function symbols, sorted.
+ * Returns &sym_nomod when memory ran out.  Cost: one pass over the symbol
+ * table and a sort, once per module. */
+static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
+{
+	void **ud = NULL;
+	dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (!ud)
+		return &sym_nomod;
+	if (*ud)
+		return *ud;
+	struct sym_mod *m = calloc(1, sizeof *m);
+	if (!m || sym_grow(&s->mods, s->nmods, &s->capmods)) {
+		free(m);
+		return *ud = &sym_nomod;
+	}
+	s->mods[s->nmods++] = m;
+	*ud = m;
+	int nsym = dwfl_module_getsymtab(mod);
+	if (nsym <= 1 || !(m->fn = malloc((size_t)nsym * sizeof m->fn[0])))
+		return m;
+	size_t n = 0;
+	for (int i = 1; i < nsym; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !name[0] || sym.st_shndx == SHN_UNDEF || addr == 0)
+			continue;
+		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+			continue;
+		int bind = GELF_ST_BIND(sym.st_info);
+		m->fn[n].start = (uintptr_t)addr;
+		m->fn[n].size = sym.st_size;
+		m->fn[n].name = name;
+		m->fn[n].rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+		n++;
+	}
+	if (n)
+		qsort(m->fn, n, sizeof m->fn[0], sym_func_cmp);
+	m->nfn = n;
+	return m;
+}
+
+/* The ELF function symbol containing addr, or NULL.  O(log n). */
+static const char *sym_elf_name(const struct sym_mod *m, uintptr_t addr)
+{
+	/* last symbol with start <= addr */
+	size_t lo = 0, hi = m->nfn;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->fn[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	size_t i = lo - 1;
+	/* A sized symbol must contain addr; step back over a few small ones
+	 * nested in a bigger function (e.g. local labels typed as functions).
+	 * A sizeless symbol (hand-written assembly) counts only if it is the
+	 * nearest: past a sized function's end is padding, not _init. */
+	for (size_t back = 0; back < 8; back++, i--) {
+		const struct sym_func *f = &m->fn[i];
+		if ((f->size == 0 && back == 0) || (f->size && addr - f->start < f->size)) {
+			/* first among equal starts: the sized one sorted first */
+			while (i > 0 && m->fn[i - 1].start == f->start)
+				f = &m->fn[--i];
+			return f->name;
+		}
+		if (i == 0)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- DWARF ---- */
+
+/* Collects into chain[] (from depth on, outermost first) the inlined
+ * subroutines (and GNU C nested functions) under parent that contain pc,
+ * descending through lexical blocks.  Returns the new depth.  Cost: one
+ * pass over the children at each level on the way down - within one
+ * function, so small. */
+static int sym_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *chain, int depth, int level)
+{
+	Dwarf_Die child;
+	if (level > SYM_MAX_SCOPES || dwarf_child(parent, &child) != 0)
+		return depth;
+	do {
+		int tag = dwarf_tag(&child);
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			if (dwarf_haspc(&child, pc) > 0) {
+				if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) &&
+				    depth < SYM_MAX_SCOPES)
+					chain[depth++] = child;
+				return sym_scopes(&child, pc, chain, depth, level + 1);
+			}
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return depth;
+}
+
+/* Adds every code range of the functions under parent to x, descending
+ * through namespaces and types (GCC nests namespace-scope definitions in
+ * DW_TAG_namespace; member definitions usually sit at CU level).  0 or -1
+ * when memory ran out. */
+static int sym_cu_collect(Dwarf_Die *parent, struct sym_cuidx *x, int level)
+{
+	Dwarf_Die c;
+	if (level > SYM_MAX_SCOPES || dwarf_child(parent, &c) != 0)
+		return 0;
+	do {
+		switch (dwarf_tag(&c)) {
+		case DW_TAG_subprogram: {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&c, off, &base, &lo, &hi)) > 0) {
+				if (lo >= hi)
+					continue;
+				if (x->n == x->cap) {
+					size_t nc = x->cap ? x->cap * 2 : 64;
+					struct sym_fnrange *f = realloc(x->f, nc * sizeof *f);
+					if (!f)
+						return -1;
+					x->f = f;
+					x->cap = nc;
+				}
+				x->f[x->n].lo = lo;
+				x->f[x->n].hi = hi;
+				x->f[x->n].die = c;
+				x->n++;
+			}
+			break;
+		}
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+			if (sym_cu_collect(&c, x, level + 1))
+				return -1;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return 0;
+}
+
+static int sym_fnrange_cmp(const void *a, const void *b)
+{
+	const struct sym_fnrange *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+struct sym_cukey {
+	const struct hp_sym *s;
+	const void *key;
+};
+
+static int sym_cu_eq(const void *ctx, uint32_t v)
+{
+	const struct sym_cukey *k = ctx;
+	return k->s->cus[v]->key == k->key;
+}
+
+/* The function index of cu, built on first use.  NULL when memory ran
+ * out.  Cost: one walk of the CU's DIE tree and a sort, once per CU. */
+static struct sym_cuidx *sym_cu_index(struct hp_sym *s, Dwarf_Die *cu)
+{
+	uint64_t h = hp_hash_u64((uint64_t)(uintptr_t)cu->addr);
+	struct sym_cukey k = { s, cu->addr };
+	int64_t v = hp_htab_find(&s->cutab, h, sym_cu_eq, &k);
+	if (v >= 0)
+		return s->cus[v];
+	if (s->ncus >= UINT32_MAX - 1 || sym_grow(&s->cus, s->ncus, &s->capcus))
+		return NULL;
+	struct sym_cuidx *x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->key = cu->addr;
+	if (sym_cu_collect(cu, x, 0) || hp_htab_add(&s->cutab, h, (uint32_t)s->ncus)) {
+		free(x->f);
+		free(x);
+		return NULL;
+	}
+	if (x->n)
+		qsort(x->f, x->n, sizeof x->f[0], sym_fnrange_cmp);
+	s->cus[s->ncus++] = x;
+	return x;
+}
+
+/* Collects into chain[] (outermost first) the concrete function and
+ * inlined-subroutine DIEs containing pc in cu.  Returns the depth, 0 when
+ * no function DIE covers pc.  O(log functions) plus a walk inside the
+ * function. */
+static int sym_chain(struct hp_sym *s, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *chain)
+{
+	struct sym_cuidx *x = sym_cu_index(s, cu);
+	if (!x)
+		return 0;
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->f[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* the last range starting at or before pc; a few earlier ones in
+	 * case ranges nest (a function's cold part inside another's) */
+	for (size_t i = lo, back = 0; i > 0 && back < 8; i--, back++) {
+		const struct sym_fnrange *f = &x->f[i - 1];
+		if (pc < f->hi) {
+			chain[0] = f->die;
+			return sym_scopes(&chain[0], pc, chain, 1, 1);
+		}
+	}
+	return 0;
+}
+
+static int sym_curange_cmp(const void *a, const void *b)
+{
+	const struct sym_curange *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Indexes mod's CUs by their PC ranges (DW_AT_ranges or low/high pc), once.
+ * Cost: one pass over the CU headers of the module. */
+static void sym_mod_index_cus(struct sym_mod *m, Dwfl_Module *mod)
+{
+	m->cus_built = 1;
+	size_t cap = 0;
+	Dwarf_Addr bias = 0;
+	for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL;) {
+		m->bias = bias;
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (lo >= hi)
+				continue;
+			if (m->ncu == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct sym_curange *r = realloc(m->cu, nc * sizeof *r);
+				if (!r)
+					goto done;
+				m->cu = r;
+				cap = nc;
+			}
+			m->cu[m->ncu].lo = lo;
+			m->cu[m->ncu].hi = hi;
+			m->cu[m->ncu].cu = cu;
+			m->ncu++;
+		}
+	}
+done:
+	if (m->ncu)
+		qsort(m->cu, m->ncu, sizeof m->cu[0], sym_curange_cmp);
+}
+
+/* The CU containing addr in mod and its bias, or NULL (no DWARF there).
+ * libdw's lookup first (it needs .debug_aranges), then our index. */
+static Dwarf_Die *sym_find_cu(struct sym_mod *m, Dwfl_Module *mod, uintptr_t addr, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+	if (cu)
+		return cu;
+	if (!m->cus_built)
+		sym_mod_index_cus(m, mod);
+	Dwarf_Addr pc = addr - m->bias;
+	size_t lo = 0, hi = m->ncu;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->cu[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, back = 0; i > 0 && back < 8; i--, back++) {
+		if (pc < m->cu[i - 1].hi) {
+			*bias = m->bias;
+			return m->cu[i - 1].cu;
+		}
+	}
+	return NULL;
+}
+
+/* A DIE's string attribute, following DW_AT_abstract_origin and
+ * DW_AT_specification; NULL if absent. */
+static const char *sym_die_str(Dwarf_Die *die, unsigned at)
+{
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(die, at, &a))
+		return NULL;
+	return dwarf_formstring(&a);
+}
+
+/* Fills f's names for a function DIE.  elf_name, given for the outermost
+ * frame, is the ELF symbol containing the address.
+ *   C++ (a mangled linkage name, from DWARF or the symbol): system name
+ *   mangled, name demangled - DW_AT_name alone lacks the namespace/class.
+ *   Otherwise (C): name DW_AT_name, system name the ELF symbol.  A C
+ *   linkage name is an asm label (glibc's __GI_qsort for qsort) and the
+ *   ELF symbol may carry a clone suffix (foo.cold, foo.constprop.0):
+ *   DW_AT_name is the source's name either way.
+ * Returns 0, or -1 if nothing names the DIE. */
+static int sym_die_names(struct hp_sym *s, Dwarf_Die *die, const char *elf_name, struct hp_symframe *f)
+{
+	const char *link = sym_die_str(die, DW_AT_linkage_name);
+	if (!link)
+		link = sym_die_str(die, DW_AT_MIPS_linkage_name);
+	const char *plain = sym_die_str(die, DW_AT_name);
+	const char *mangled = sym_is_mangled(link) ? link : sym_is_mangled(elf_name) ? elf_name : NULL;
+	if (mangled) {
+		f->system_name = sym_intern(s, mangled);
+		f->name = sym_demangle(s, mangled);
+	} else {
+		const char *name = plain ? plain : link;
+		if (!name)
+			return -1;
+		f->name = sym_intern(s, name);
+		f->system_name = sym_intern(s, elf_name ? elf_name : link ? link : name);
+	}
+	return f->name && f->system_name ? 0 : -1;
+}
+
+/* The file and line of the call site of an inlined-subroutine DIE, from
+ * the CU's file table.  Leaves f->file NULL / f->line 0 when absent. */
+static void sym_call_site(struct hp_sym *s, Dwarf_Die *inl, Dwarf_Files *files, size_t nfiles,
+			  struct hp_symframe *f)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+	f->file = NULL;
+	f->line = 0;
+	if (files && dwarf_attr(inl, DW_AT_call_file, &a) && dwarf_formudata(&a, &v) == 0 &&
+	    v < nfiles)
+		f->file = sym_intern(s, dwarf_filesrc(files, v, NULL, NULL));
+	if (dwarf_attr(inl, DW_AT_call_line, &a) && dwarf_formudata(&a, &v) == 0)
+		f->line = (int64_t)v;
+}
+
+/* Resolves addr from scratch into out[] (SYM_MAX_FRAMES), innermost first.
+ * Returns the frame count, 0 when nothing is known. */
+static int sym_resolve(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return 0;
+	struct sym_mod *m = sym_mod_get(s, mod);
+	const char *elf_name = sym_elf_name(m, addr);
+
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = sym_find_cu(m, mod, addr, &bias);
+	const char *file = NULL;
+	int64_t line = 0;
+	if (cu) {
+		Dwarf_Line *l = dwarf_getsrc_die(cu, addr - bias);
+		int ln = 0;
+		if (l) {
+			file = sym_intern(s, dwarf_linesrc(l, NULL, NULL));
+			if (dwarf_lineno(l, &ln) != 0)
+				ln = 0;
+		}
+		line = ln > 0 ? ln : 0;
+	}
+
+	Dwarf_Die chain[SYM_MAX_SCOPES];
+	int depth = cu ? sym_chain(s, cu, addr - bias, chain) : 0;
+	if (depth > SYM_MAX_FRAMES - 1) {
+		/* keep the innermost ones */
+		memmove(chain, chain + (depth - (SYM_MAX_FRAMES - 1)),
+			(SYM_MAX_FRAMES - 1) * sizeof chain[0]);
+		depth = SYM_MAX_FRAMES - 1;
+	}
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	if (depth > 0 && dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+		files = NULL;
+
+	int n = 0;
+	/* chain[depth-1] is the innermost; walk outward */
+	for (int i = depth - 1; i >= 0; i--) {
+		struct hp_symframe *f = &out[n];
+		int outer = dwarf_tag(&chain[i]) == DW_TAG_subprogram;
+		if (i == depth - 1) {
+			f->file = file;
+			f->line = line;
+		} else {
+			sym_call_site(s, &chain[i + 1], files, nfiles, f);
+		}
+		if (sym_die_names(s, &chain[i], outer ? elf_name : NULL, f) != 0) {
+			if (!outer || !elf_name)
+				f->name = f->system_name = sym_intern(s, "??");
+			else {
+				f->system_name = sym_intern(s, elf_name);
+				f->name = sym_demangle(s, elf_name);
+			}
+			if (!f->name || !f->system_name)
+				return n;
+		}
+		n++;
+		if (outer)
+			return n;
+	}
+	/* No DWARF (or no enclosing subprogram DIE): the ELF symbol is the
+	 * real function, called from the outermost inlined instance if any. */
+	if (!elf_name)
+		return n;
+	struct hp_symframe *f = &out[n];
+	if (depth == 0) {
+		f->file = file;
+		f->line = line;
+	} else {
+		sym_call_site(s, &chain[0], files, nfiles, f);
+	}
+	f->system_name = sym_intern(s, elf_name);
+	f->name = sym_demangle(s, elf_name);
+	if (!f->name || !f->system_name)
+		return n;
+	/* a pseudo name such as "foo@@GLIBC_2.2.5" reads better without the version */
+	const char *at = strchr(f->name, '@');
+	if (at && at != f->name) {
+		char tmp[256];
+		size_t len = (size_t)(at - f->name);
+		if (len < sizeof tmp) {
+			memcpy(tmp, f->name, len);
+			tmp[len] = 0;
+			const char *c = sym_intern(s, tmp);
+			if (c)
+				f->name = c;
+		}
+	}
+	return n + 1;
+}
+
+struct sym_addrkey {
+	const struct hp_sym *s;
+	uintptr_t addr;
+};
+
+static int sym_ent_eq(const void *ctx, uint32_t v)
+{
+	const struct sym_addrkey *k = ctx;
+	return k->s->ent[v]->addr == k->addr;
+}
+
+/* Remembers n frames for addr (hash h).  Best effort: when memory runs
+ * out the answer is simply not cached. */
+static void sym_cache_add(struct hp_sym *s, uint64_t h, uintptr_t addr,
+			  const struct hp_symframe *fr, int n)
+{
+	if (s->nent >= UINT32_MAX - 1 || sym_grow(&s->ent, s->nent, &s->capent))
+		return;
+	struct sym_entry *e = malloc(sizeof *e + (size_t)n * sizeof fr[0]);
+	if (!e)
+		return;
+	e->addr = addr;
+	e->n = n;
+	memcpy(e->f, fr, (size_t)n * sizeof fr[0]);
+	if (hp_htab_add(&s->enttab, h, (uint32_t)s->nent)) {
+		free(e);
+		return;
+	}
+	s->ent[s->nent++] = e;
+}
+
+/* Frames at addr (a call-site address: return address - 1), innermost
+ * (inlined) first, outer function last, at most max.  Returns the count,
+ * 0 when addr is in no module or nothing names it.  Results are cached:
+ * the first lookup of an address costs two binary searches (symbols, the
+ * CU's functions) and a walk of one function's DIEs, plus one-off work
+ * per module (symbol table, DWARF) and per CU (its index, line table) -
+ * about 40 us per address on a C++ program; later ones a hash probe.
+ * Strings live until hp_sym_close. */
+int hp_sym_lookup(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out, int max)
+{
+	if (!s || max <= 0)
+		return 0;
+	uint64_t h = hp_hash_u64(addr);
+	struct sym_addrkey k = { s, addr };
+	int64_t v = hp_htab_find(&s->enttab, h, sym_ent_eq, &k);
+	const struct hp_symframe *fr;
+	struct hp_symframe tmp[SYM_MAX_FRAMES];
+	int n;
+	if (v >= 0) {
+		fr = s->ent[v]->f;
+		n = s->ent[v]->n;
+	} else {
+		n = sym_resolve(s, addr, tmp);
+		sym_cache_add(s, h, addr, tmp, n);
+		fr = tmp;
+	}
+	if (n > max)
+		n = max;
+	memcpy(out, fr, (size_t)n * sizeof fr[0]);
+	return n;
+}

@@ -1,0 +1,198 @@
+#!/bin/sh
+# live_signal.sh - signal dumps of a running program (issue 3).
+#
+# tests/progs/live_ctl.c stands for a server: it blocks in read(2) on a FIFO
+# and grows only when told to.  Checks:
+#   - three SIGUSR2 dumps of a growing program are complete (whole gzip,
+#     `go tool pprof` reads them), distinct (%n = 1, 2, 3, then 4 at exit)
+#     and non-decreasing in inuse_space; at HEAPPROF_RATE=1 each holds
+#     exactly the blocks grown so far (plus at most 64 KiB of libc's own);
+#   - the signals landed while the program was blocked in read(): SA_RESTART
+#     kept read() from failing with EINTR, stdout and exit status are as
+#     without the profiler;
+#   - HEAPPROF_SIGNAL=USR1, =SIGUSR1 and =10 dump on SIGUSR1 and leave
+#     SIGUSR2 alone (its disposition stays default, checked in /proc);
+#   - a program that installs its own SIGUSR2 handler keeps it: its handler
+#     sees every signal and no profile is written;
+#   - a program started with SIGUSR2 ignored keeps ignoring it.
+# Every wait is bounded; a hang is a failure.
+. "$(dirname "$0")/live_common.sh"
+
+need_lib
+need_progs live_ctl
+
+CTL=$PROGS/live_ctl
+SIGUSR1=10
+SIGUSR2=12
+
+# sig_bit PID FIELD SIGNO: 1 if SIGNO is set in /proc/PID/status FIELD (SigCgt, SigIgn).
+sig_bit() {
+	_mask=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$_mask" ] || { echo "?"; return; }
+	echo $(( (0x$_mask >> ($3 - 1)) & 1 ))
+}
+
+# ---- three dumps of a growing program, exact at rate 1 ----
+d=$T/grow
+mkdir -p "$d"
+bg grow 60 3 HEAPPROF_RATE=1 HEAPPROF_OUT="$d/g.%p.%n.pb.gz" "$CTL"
+wait_line "$T/grow.out" '^ready$' 10
+pid=$(bg_pid grow)
+step_ok=1
+for k in 1 2 3; do
+	echo "grow 2048" >&3
+	if ! wait_line "$T/grow.out" "^grown $((k * 2048))\$" 10; then
+		step_ok=0
+		break
+	fi
+	# The program is back in read(): the signal lands in the system call.
+	sleep 0.1
+	kill -USR2 "$pid"
+	if ! wait_files "$d" "g.$pid.$k.pb.gz" 1 10; then
+		step_ok=0
+		break
+	fi
+done
+echo pid >&3
+wait_line "$T/grow.out" "^pid $pid\$" 10 || step_ok=0
+exec 3>&-
+bg_wait grow 20
+if [ "$step_ok" = 1 ] && [ "$(rc grow)" = 0 ]; then
+	ok "three SIGUSR2 dumps written while the program runs, exit 0"
+else
+	not_ok "three SIGUSR2 dumps written while the program runs, exit 0" "$(show grow)" "files: $(ls "$d")"
+fi
+want="ready
+grown 2048
+grown 4096
+grown 6144
+pid $pid
+bye"
+if [ "$(cat "$T/grow.out")" = "$want" ]; then
+	ok "signals during a blocked read(): no EINTR, stdout unchanged"
+else
+	not_ok "signals during a blocked read(): no EINTR, stdout unchanged" "got: $(cat "$T/grow.out")"
+fi
+if [ ! -s "$T/grow.err" ]; then
+	ok "stderr empty (HEAPTRACE unset)"
+else
+	not_ok "stderr empty (HEAPTRACE unset)" "$(head -c 600 "$T/grow.err")"
+fi
+got=$(cd "$d" && ls | tr '\n' ' ')
+want="g.$pid.1.pb.gz g.$pid.2.pb.gz g.$pid.3.pb.gz g.$pid.4.pb.gz "
+if [ "$got" = "$want" ]; then
+	ok "%n increments: dumps 1, 2, 3 and the exit dump 4, no temporary files"
+else
+	not_ok "%n increments: dumps 1, 2, 3 and the exit dump 4, no temporary files" "want: $want" "got:  $got"
+fi
+if bad=$($PP check "$d"/*.pb.gz); then
+	ok "every dump is a complete profile go tool pprof reads"
+else
+	not_ok "every dump is a complete profile go tool pprof reads" "$bad"
+fi
+$PP inuse "$d"/g.$pid.[1234].pb.gz >"$T/grow.inuse" 2>&1
+if awk -v mib=1048576 '
+	{ v[NR] = $2 }
+	END {
+		if (NR != 4) { print "expected 4 profiles, got " NR; exit 1 }
+		for (k = 1; k <= 4; k++) {
+			want = (k < 4 ? k : 3) * 2 * mib
+			if (v[k] < want || v[k] > want + 65536) {
+				printf "dump %d: inuse_space %d, want %d .. %d\n", k, v[k], want, want + 65536
+				bad = 1
+			}
+			if (k > 1 && v[k] < v[k - 1]) { printf "dump %d decreased\n", k; bad = 1 }
+		}
+		exit bad
+	}' "$T/grow.inuse" >"$T/grow.why"; then
+	ok "inuse_space non-decreasing, exactly the grown blocks: $(awk '{ printf "%s ", $2 }' "$T/grow.inuse")"
+else
+	not_ok "inuse_space non-decreasing, exactly the grown blocks" "$(cat "$T/grow.why")" "$(cat "$T/grow.inuse")"
+fi
+if cmp -s "$d/g.$pid.1.pb.gz" "$d/g.$pid.2.pb.gz" || cmp -s "$d/g.$pid.2.pb.gz" "$d/g.$pid.3.pb.gz"; then
+	not_ok "the three dumps are distinct files"
+else
+	ok "the three dumps are distinct files"
+fi
+
+# ---- HEAPPROF_SIGNAL by name and by number, default rate ----
+for val in USR1 SIGUSR1 10; do
+	d=$T/sig-$val
+	mkdir -p "$d"
+	bg usr1 30 4 HEAPPROF_SIGNAL=$val HEAPPROF_OUT="$d/u.%p.%n.pb.gz" "$CTL"
+	wait_line "$T/usr1.out" '^ready$' 10
+	pid=$(bg_pid usr1)
+	echo "grow 4096" >&4
+	wait_line "$T/usr1.out" '^grown 4096$' 10
+	cgt1=$(sig_bit "$pid" SigCgt $SIGUSR1)
+	cgt2=$(sig_bit "$pid" SigCgt $SIGUSR2)
+	kill -USR1 "$pid"
+	if wait_files "$d" "u.$pid.1.pb.gz" 1 10 && [ "$cgt1" = 1 ] && [ "$cgt2" = 0 ]; then
+		ok "HEAPPROF_SIGNAL=$val: SIGUSR1 dumps, SIGUSR2 keeps its default action"
+	else
+		not_ok "HEAPPROF_SIGNAL=$val: SIGUSR1 dumps, SIGUSR2 keeps its default action" \
+			"SigCgt USR1=$cgt1 USR2=$cgt2; files: $(ls "$d")" "$(show usr1)"
+	fi
+	exec 4>&-
+	bg_wait usr1 20
+	if [ "$(rc usr1)" = 0 ] && bad=$($PP check "$d"/*.pb.gz) && [ "$(ls "$d" | wc -l)" = 2 ]; then
+		ok "HEAPPROF_SIGNAL=$val: signal dump and exit dump complete, exit 0"
+	else
+		not_ok "HEAPPROF_SIGNAL=$val: signal dump and exit dump complete, exit 0" "$bad" "$(show usr1)"
+	fi
+	rm -f "$T"/usr1.*
+done
+
+# ---- the program installs its own SIGUSR2 handler: the program wins ----
+d=$T/own
+mkdir -p "$d"
+bg own 30 5 HEAPPROF_OUT="$d/o.%p.%n.pb.gz" "$CTL"
+wait_line "$T/own.out" '^ready$' 10
+pid=$(bg_pid own)
+echo "grow 1024" >&5
+echo "handler $SIGUSR2" >&5
+wait_line "$T/own.out" "^handler $SIGUSR2\$" 10
+for i in 1 2 3; do
+	kill -USR2 "$pid"
+	sleep 0.1
+done
+echo count >&5
+wait_line "$T/own.out" '^caught ' 10
+caught=$(sed -n 's/^caught //p' "$T/own.out")
+sleep 0.3
+nfiles=$(ls "$d" | wc -l)
+if [ "$caught" = 3 ] && [ "$nfiles" = 0 ]; then
+	ok "own SIGUSR2 handler installed later wins: it saw 3 of 3 signals, no dump"
+else
+	not_ok "own SIGUSR2 handler installed later wins: it saw 3 of 3 signals, no dump" \
+		"caught=$caught files=$nfiles" "$(show own)"
+fi
+exec 5>&-
+bg_wait own 20
+if [ "$(rc own)" = 0 ] && [ "$(ls "$d")" = "o.$pid.1.pb.gz" ]; then
+	ok "own handler: program exits 0 and writes its exit profile"
+else
+	not_ok "own handler: program exits 0 and writes its exit profile" "files: $(ls "$d")" "$(show own)"
+fi
+
+# ---- SIGUSR2 ignored when the program starts: it stays ignored ----
+d=$T/ign
+mkdir -p "$d"
+bg ign 30 6 HEAPPROF_OUT="$d/i.%p.%n.pb.gz" sh -c "trap '' USR2; exec \"\$0\"" "$CTL"
+wait_line "$T/ign.out" '^ready$' 10
+pid=$(bg_pid ign)
+ign=$(sig_bit "$pid" SigIgn $SIGUSR2)
+kill -USR2 "$pid"
+sleep 0.3
+echo count >&6
+wait_line "$T/ign.out" '^caught ' 10
+exec 6>&-
+bg_wait ign 20
+if [ "$ign" = 1 ] && [ "$(rc ign)" = 0 ] && [ "$(ls "$d")" = "i.$pid.1.pb.gz" ]; then
+	ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed"
+else
+	not_ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed" \
+		"SigIgn=$ign files: $(ls "$d")" "$(show ign)"
+fi
+
+exit $FAILED

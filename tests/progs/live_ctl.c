@@ -1,0 +1,145 @@
+/*
+ * live_ctl.c - a long-running program driven line by line from stdin, for
+ * the live-profiling tests (tests/integration/live_*.sh).
+ *
+ * It stands for a server: it sits blocked in read(2) on stdin (a pipe or a
+ * FIFO) between commands, so a signal sent to it lands while it is blocked
+ * in a system call, and it only grows when told to, so the test knows what
+ * each dump must show.  Commands, one per line; each is acknowledged with
+ * one line on stdout (flushed at once):
+ *
+ *   grow KIB     allocate KIB KiB more in 64 KiB blocks (grow_block), kept
+ *                -> "grown TOTAL_KIB"
+ *   free         free every kept block            -> "freed"
+ *   handler SIG  install the program's own handler for signal number SIG
+ *                (SA_RESTART), as a program that takes SIGUSR2 for itself
+ *                -> "handler SIG"
+ *   count        -> "caught N": signals the program's own handler has seen
+ *   pid          -> "pid PID"
+ *   exit         leave main normally, blocks still kept (as does end of
+ *                input) -> "bye"
+ *
+ * stdin is read with raw read(2), never stdio, so an EINTR caused by a
+ * signal shows: the program then prints "read: EINTR" and exits 3.  Any
+ * other read error exits 4; an unknown command prints "bad: LINE", exit 5.
+ * Startup prints "ready".  Exit code 0 on "exit" or end of input.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BLOCK (64 << 10)
+#define MAX_BLOCKS 16384
+
+static char *kept[MAX_BLOCKS];
+static int nkept;
+static volatile sig_atomic_t caught;
+
+static void on_own_signal(int sig)
+{
+	(void)sig;
+	caught++;
+}
+
+static void say(const char *fmt, long v)
+{
+	printf(fmt, v);
+	fflush(stdout);
+}
+
+static void say_str(const char *s)
+{
+	fputs(s, stdout);
+	fflush(stdout);
+}
+
+static void grow_block(void)
+{
+	char *p = malloc(BLOCK);
+	if (!p) {
+		say_str("malloc failed\n");
+		exit(6);
+	}
+	memset(p, 1, BLOCK);
+	kept[nkept++] = p;
+}
+
+static void grow(long kib)
+{
+	for (long i = 0; i < kib / 64 && nkept < MAX_BLOCKS; i++)
+		grow_block();
+	say("grown %ld\n", (long)nkept * 64);
+}
+
+static void free_all(void)
+{
+	for (int i = 0; i < nkept; i++)
+		free(kept[i]);
+	nkept = 0;
+	say_str("freed\n");
+}
+
+static void own_handler(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_own_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	say("handler %ld\n", sig);
+}
+
+/* Reads one line from fd 0 into buf with read(2).  Returns its length,
+ * 0 at end of input. */
+static size_t read_line(char *buf, size_t len)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(0, &c, 1);
+		if (r < 0) {
+			int e = errno;
+			say_str(e == EINTR ? "read: EINTR\n" : "read: error\n");
+			exit(e == EINTR ? 3 : 4);
+		}
+		if (r == 0 || c == '\n')
+			break;
+		if (n + 1 < len)
+			buf[n++] = c;
+	}
+	buf[n] = 0;
+	return n;
+}
+
+int main(void)
+{
+	char line[256];
+	say_str("ready\n");
+	for (;;) {
+		size_t n = read_line(line, sizeof line);
+		if (n == 0)
+			break;
+		if (!strncmp(line, "grow ", 5))
+			grow(atol(line + 5));
+		else if (!strcmp(line, "free"))
+			free_all();
+		else if (!strncmp(line, "handler ", 8))
+			own_handler(atoi(line + 8));
+		else if (!strcmp(line, "count"))
+			say("caught %ld\n", (long)caught);
+		else if (!strcmp(line, "pid"))
+			say("pid %ld\n", (long)getpid());
+		else if (!strcmp(line, "exit"))
+			break;
+		else {
+			printf("bad: %s\n", line);
+			return 5;
+		}
+	}
+	say_str("bye\n");
+	return 0;
+}
