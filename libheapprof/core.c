@@ -92,10 +92,10 @@ static void record_sample(void *p, size_t n)
 	uintptr_t pcs[HP_MAX_DEPTH];
 	int g = hp_guard_enter();
 	int d = hp_stack_capture(pcs, hp_cfg.depth);
-	int ok = 0;
+	int ok = 0, new_stack = 0;
 	if (d > 0) {
 		pthread_mutex_lock(&hp_g.lock);
-		uint32_t b = hp_stacktab_bucket_locked(pcs, d, n);
+		uint32_t b = hp_stacktab_bucket_locked(pcs, d, n, &new_stack);
 		if (b && hp_livetab_insert_locked(p, b) == 0) {
 			hp_stacktab_get(b)->allocs++;
 			hp_g.est_inuse += hp_sampler_weight(n, hp_cfg.rate) * (double)n;
@@ -103,6 +103,8 @@ static void record_sample(void *p, size_t n)
 		}
 		pthread_mutex_unlock(&hp_g.lock);
 	}
+	if (new_stack)
+		hp_modtab_note(pcs, d);
 	if (ok) {
 		__atomic_fetch_add(&hp_g.samples, 1, __ATOMIC_RELAXED);
 		hp_dumper_peak_check();
@@ -185,8 +187,11 @@ int hp_free_slow(void *p)
 		return 1;
 	int e = errno;
 	struct hp_thread *t = &hp_self;
-	if (hp_g.tracing && !t->guard && !hp_boot_owns(p))
+	if (hp_g.tracing && !t->guard && !hp_boot_owns(p)) {
+		if (HP_UNLIKELY(!t->rng) && hp_g.ready)
+			thread_setup(t);        /* a thread that only frees must flush at exit too */
 		hp_trace_free(t, p);
+	}
 	uint32_t b = detach(p);
 	errno = e;
 	return b != HP_BOOT_BUCKET;
@@ -245,10 +250,10 @@ static void exit_hook(void)
 	int g = hp_guard_enter();
 	hp_dumper_exit();
 	hp_trace_flush(&hp_self);
-	hp_trace_line("exit", NULL);
+	hp_dump_at_exit();
+	hp_trace_line("exit", NULL);    /* last: after the dump line of the final profile */
 	if (hp_cfg.leaks && hp_cfg.rate)
 		hp_leaks_report();
-	hp_dump_at_exit();
 	hp_guard_leave(g);
 }
 
@@ -274,14 +279,14 @@ static void fork_child(void)
 	 * would stay locked forever, so start them afresh. */
 	pthread_mutex_init(&hp_g.lock, NULL);
 	hp_ialloc_atfork_child();
+	hp_modtab_atfork_child();
 	hp_g.pid = getpid();
-	struct hp_thread *t = &hp_self;
-	t->rng = 0;             /* re-seed, or parent and child would sample alike */
-	hp_sampler_seed(t);
-	if (hp_g.tracing)
-		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
-	else
-		t->countdown = hp_sampler_next(t, hp_cfg.rate);
+	/* Re-seed, or parent and child would sample alike.  rng 0 and a shut
+	 * gate make the child's next allocation set the thread up afresh in the
+	 * slow path, which also starts the child's dumper thread (not here:
+	 * most children exec at once). */
+	hp_self.rng = 0;
+	hp_self.countdown = 0;
 	hp_trace_atfork_child();
 	hp_dumper_atfork_child();
 	hp_http_atfork_child();

@@ -162,9 +162,10 @@ struct hp_bucket {
 	uint64_t frees;         /* sampled frees */
 };
 /* Returns the bucket id (>= 1) for (pcs, size), creating it; the overflow
- * bucket when the stack table is full; 0 when out of memory.  _locked:
- * caller holds hp_g.lock. */
-uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size);
+ * bucket when the stack table is full; 0 when out of memory.  *new_stack
+ * is set when the stack was not known before.  _locked: caller holds
+ * hp_g.lock. */
+uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, int *new_stack);
 struct hp_bucket *hp_stacktab_get(uint32_t id);
 uint32_t hp_stacktab_nbuckets(void);        /* ids run 1..n */
 uint32_t hp_stacktab_nstacks(void);
@@ -232,6 +233,20 @@ void hp_dumper_peak_check(void);     /* after a sample: copy the counters at a n
 void hp_dumper_lazy_start(void);     /* slow paths: start a thread a forked child still lacks */
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 extern int hp_dumper_needed;
+
+/* ---- modtab.c: modules stacks point into, remembered after dlclose ---- */
+struct hp_modinfo {
+	uintptr_t lo, hi;       /* executable segment [lo, hi) */
+	uintptr_t base;         /* load bias */
+	uint64_t offset;        /* file offset of lo */
+	char path[1024];
+};
+/* After a new stack is interned, outside every lock: record the modules of
+ * its addresses (return addresses) that are not known yet. */
+void hp_modtab_note(const uintptr_t *pcs, int n);
+/* The recorded module holding addr (a call-site address); 1 if found. */
+int hp_modtab_find(uintptr_t addr, struct hp_modinfo *out);
+void hp_modtab_atfork_child(void);
 
 /* ---- http.c: the pprof HTTP endpoint (HEAPPROF_HTTP) ---- */
 void hp_http_start(void);            /* init, after hp_dumper_start; guard set */

@@ -126,7 +126,8 @@ void hp_leaks_report(void)
 	struct hp_sym *sym = m ? hp_sym_open() : NULL;
 	long top = m < hp_cfg.leaks_top ? m : hp_cfg.leaks_top;
 	for (long i = 0; i < top; i++) {
-		out(&buf, &len, &cap, "#%ld %.0f bytes in %.0f objects\n", i + 1, v[i].bytes, v[i].objects);
+		out(&buf, &len, &cap, "#%ld %.0f bytes in %.0f object%s\n", i + 1, v[i].bytes, v[i].objects,
+		    v[i].objects == 1 ? "" : "s");
 		put_frames(&buf, &len, &cap, sym, &v[i]);
 	}
 	if (m > top) {

@@ -75,7 +75,7 @@ void hp_stacktab_overflow_frame(void)
 	__asm__ volatile("");
 }
 
-static struct stack_node *new_stack(const uintptr_t *pcs, int n)
+static struct stack_node *make_stack(const uintptr_t *pcs, int n)
 {
 	size_t len = sizeof(struct stack_node) + (size_t)n * sizeof(uintptr_t);
 	struct stack_node *sn = hp_ialloc(len);
@@ -87,7 +87,7 @@ static struct stack_node *new_stack(const uintptr_t *pcs, int n)
 	return sn;
 }
 
-static struct stack_node *intern_stack(const uintptr_t *pcs, int n)
+static struct stack_node *intern_stack(const uintptr_t *pcs, int n, int *new_stack)
 {
 	struct stack_node *sn;
 	size_t klen = (size_t)n * sizeof(uintptr_t);
@@ -98,14 +98,15 @@ static struct stack_node *intern_stack(const uintptr_t *pcs, int n)
 		if (!st.overflow) {
 			/* +1: profile addresses are return addresses minus one */
 			uintptr_t pc = (uintptr_t)hp_stacktab_overflow_frame + 1;
-			st.overflow = new_stack(&pc, 1);
+			st.overflow = make_stack(&pc, 1);
 		}
 		__atomic_fetch_add(&hp_g.overflowed, 1, __ATOMIC_RELAXED);
 		return st.overflow;
 	}
-	sn = new_stack(pcs, n);
+	sn = make_stack(pcs, n);
 	if (!sn)
 		return NULL;
+	*new_stack = 1;
 	st.oom = 0;
 	HASH_ADD_KEYPTR(hh, st.stacks, sn->s.pcs, klen, sn);
 	if (st.oom) {
@@ -116,9 +117,10 @@ static struct stack_node *intern_stack(const uintptr_t *pcs, int n)
 	return sn;
 }
 
-uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size)
+uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, int *new_stack)
 {
-	struct stack_node *sn = intern_stack(pcs, n);
+	*new_stack = 0;
+	struct stack_node *sn = intern_stack(pcs, n, new_stack);
 	if (!sn)
 		return 0;
 	struct bucket_key k = { .stack_id = sn->s.id, .size = size };

@@ -162,7 +162,7 @@ def check_leaks(path, src, top, extra):
         not_ok("the report says it lists blocks in use at exit, not unreachable ones")
     # entries: "#K BYTES bytes in OBJECTS objects" then indented frames
     entries = []
-    for em in re.finditer(r"^#(\d+) (\d+) bytes in (\d+) objects\n((?:        .*\n)*)", text, re.M):
+    for em in re.finditer(r"^#(\d+) (\d+) bytes in (\d+) objects?\n((?:        .*\n)*)", text, re.M):
         frames = [f.strip() for f in em.group(4).splitlines()]
         entries.append((int(em.group(1)), int(em.group(2)), int(em.group(3)), frames))
     shown = min(nstacks, top)

@@ -8,28 +8,36 @@
 
 struct hp_global hp_g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static int fresh;
+
+static uint32_t bucket(const uintptr_t *pcs, int n, uint64_t size)
+{
+	return hp_stacktab_bucket_locked(pcs, n, size, &fresh);
+}
+
 int main(void)
 {
 	uintptr_t a[3] = { 0x1000, 0x2000, 0x3000 };
 	uintptr_t b[3] = { 0x1000, 0x2000, 0x3001 };
 	hp_cfg.max_stacks = 100;
 
-	uint32_t a64 = hp_stacktab_bucket_locked(a, 3, 64);
-	CHECK(a64 != 0 && hp_stacktab_bucket_locked(a, 3, 64) == a64, "the same stack and size give the same bucket");
-	uint32_t a32 = hp_stacktab_bucket_locked(a, 3, 32);
+	uint32_t a64 = bucket(a, 3, 64);
+	CHECK(a64 != 0 && fresh, "a first stack is new");
+	CHECK(bucket(a, 3, 64) == a64 && !fresh, "the same stack and size give the same bucket");
+	uint32_t a32 = bucket(a, 3, 32);
 	CHECK(a32 != a64, "another size on the same stack is another bucket");
 	CHECK(hp_stacktab_get(a32)->stack == hp_stacktab_get(a64)->stack, "... sharing one interned stack");
-	uint32_t b64 = hp_stacktab_bucket_locked(b, 3, 64);
+	uint32_t b64 = bucket(b, 3, 64);
 	CHECK(b64 != a64 && hp_stacktab_get(b64)->stack != hp_stacktab_get(a64)->stack,
 	      "a stack differing in one frame is a new stack");
-	CHECK(hp_stacktab_bucket_locked(a, 2, 64) != a64, "a prefix is a different stack");
+	CHECK(bucket(a, 2, 64) != a64, "a prefix is a different stack");
 	const struct hp_bucket *k = hp_stacktab_get(a64);
 	CHECK(k->size == 64 && k->stack->depth == 3 && k->stack->pcs[2] == 0x3000, "buckets keep size and frames");
 
 	uint32_t first_overflow = 0;
 	for (uintptr_t i = 0; i < 300; i++) {
 		uintptr_t s[2] = { 0x9000 + i, 0x42 };
-		uint32_t id = hp_stacktab_bucket_locked(s, 2, 100);
+		uint32_t id = bucket(s, 2, 100);
 		if (hp_stacktab_get(id)->stack->pcs[0] == (uintptr_t)hp_stacktab_overflow_frame + 1 && !first_overflow)
 			first_overflow = (uint32_t)i;
 		if (!id)
@@ -39,6 +47,6 @@ int main(void)
 	      hp_stacktab_nstacks());
 	CHECK(first_overflow > 0 && hp_g.overflowed == 300 - first_overflow,
 	      "later stacks land in the overflow bucket and are counted (%llu)", (unsigned long long)hp_g.overflowed);
-	CHECK(hp_stacktab_bucket_locked(a, 3, 64) == a64, "known stacks still get their own bucket");
+	CHECK(bucket(a, 3, 64) == a64, "known stacks still get their own bucket");
 	return check_done();
 }

@@ -1,0 +1,393 @@
+/*
+ * cmd_dump.c - `heapprof dump PID`: a profile of a running process, now.
+ *
+ * The library in the target dumps a profile when it receives its dump
+ * signal (HEAPPROF_SIGNAL, default SIGUSR2), to its HEAPPROF_OUT pattern
+ * with %n counting dumps (default heapprof.%p.%n.pb.gz in its working
+ * directory).  So: check the process exists and has the library mapped
+ * (/proc/PID/maps), read its settings from /proc/PID/environ (the
+ * environment it started with, which is what the library read), note the
+ * matching files already there, send the signal and wait, bounded, for a
+ * new one.  The library writes a temporary file and renames it, so a new
+ * name means a complete file; it is still read back with the validating
+ * reader before its path is printed.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char dump_help[] =
+	"usage: heapprof dump [OPTIONS] PID\n"
+	"\n"
+	"Takes a heap profile of running process PID, which must have libheapprof\n"
+	"loaded (started with heapprof run, or with LD_PRELOAD=libheapprof.so).\n"
+	"Sends it its dump signal (its HEAPPROF_SIGNAL, default SIGUSR2), waits for\n"
+	"the new profile (named by its HEAPPROF_OUT, default heapprof.%p.%n.pb.gz in\n"
+	"its working directory) and prints the file's path.\n"
+	"\n"
+	"  -o, --output FILE    copy the profile to FILE and print FILE instead\n"
+	"      --timeout S      give up after S seconds (default 10)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Compare two dumps with: heapprof diff FIRST SECOND\n";
+
+/* Reads /proc/PID/what into a malloc'd, NUL-terminated buffer.  Returns 0,
+ * or an errno value. */
+static int read_proc(long pid, const char *what, char **out, size_t *outlen)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/%s", pid, what);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	size_t cap = 8192, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			close(fd);
+			return ENOMEM;
+		}
+		if (len + 1 >= cap) {
+			char *nb = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return cap < ((size_t)64 << 20) ? ENOMEM : EFBIG;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	if (outlen)
+		*outlen = len;
+	return 0;
+}
+
+/* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), or 0 when the
+ * process is gone. */
+static char proc_state(long pid)
+{
+	char *s;
+	if (read_proc(pid, "stat", &s, NULL))
+		return 0;
+	char *p = strrchr(s, ')');
+	char st = p && p[1] == ' ' ? p[2] : '?';
+	free(s);
+	return st;
+}
+
+/* A signal given as a number, "USR1" or "SIGUSR1" (any case).  Returns the
+ * number, 0 for "0" (dumps off), or -1 when it names no signal. */
+static int parse_signal(const char *s)
+{
+	long long n;
+	if (cli_parse_int(s, 0, NSIG - 1, &n) == 0)
+		return (int)n;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *a = sigabbrev_np(i);
+		if (a && strcasecmp(a, s) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static const char *env_get(const char *env, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = env; p < env + len; p += strlen(p) + 1)
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return p + n + 1;
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Copies src to dst through a temporary name.  Returns 0 or -1 (printed). */
+static int copy_file(const char *src, const char *dst)
+{
+	char *tmp = NULL, buf[65536];
+	int in = -1, out = -1, rc = -1;
+	if (asprintf(&tmp, "%s.tmp.%ld", dst, (long)getpid()) < 0) {
+		cli_err("out of memory");
+		return -1;
+	}
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		cli_err("cannot open '%s': %s", src, strerror(errno));
+		goto out;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		cli_err("cannot create '%s': %s", dst, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_err("cannot read '%s': %s", src, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				cli_err("cannot write '%s': %s", dst, strerror(errno));
+				goto out;
+			}
+			off += w;
+		}
+	}
+	if (close(out)) {
+		out = -1;
+		cli_err("cannot write '%s': %s", dst, strerror(errno));
+		goto out;
+	}
+	out = -1;
+	if (rename(tmp, dst)) {
+		cli_err("cannot write '%s': %s", dst, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static const char *why(int e)
+{
+	return e == EACCES || e == EPERM ? " (it belongs to another user?)" : "";
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *out = NULL;
+	double timeout = 10;
+	int c, e, rc = EXIT_FAIL;
+	long long pidll;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 't':
+			if (cli_parse_seconds(optarg, &timeout))
+				return cli_usage(argv[0], "--timeout wants seconds, not '%s'", optarg);
+			break;
+		case 'h': return cli_help(dump_help);
+		default: return cli_bad_option(argv[0], argv, c);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(argv[0], argc == optind ? "dump needs a process id" : "dump takes one process id");
+	if (cli_parse_int(argv[optind], 1, INT_MAX, &pidll))
+		return cli_usage(argv[0], "'%s' is not a process id", argv[optind]);
+	long pid = (long)pidll;
+
+	char *maps = NULL, *env = NULL, *pat = NULL, *cwd = NULL, *abspat = NULL, *found = NULL;
+	size_t envlen = 0;
+	struct snap before = { 0 }, now_ = { 0 };
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%ld", pid);
+	char st0 = proc_state(pid);
+	if (access(path, F_OK) != 0 || st0 == 0) {
+		cli_err("no process with pid %ld", pid);
+		return EXIT_FAIL;
+	}
+	if (st0 == 'Z' || st0 == 'X') {
+		cli_err("process %ld has exited", pid);
+		return EXIT_FAIL;
+	}
+	if ((e = read_proc(pid, "maps", &maps, NULL))) {
+		cli_err("cannot read the memory map of process %ld: %s%s", pid, strerror(e), why(e));
+		goto out;
+	}
+	if (!strstr(maps, "libheapprof")) {
+		cli_err("process %ld does not have libheapprof loaded", pid);
+		goto out;
+	}
+	if ((e = read_proc(pid, "environ", &env, &envlen))) {
+		cli_err("cannot read the environment of process %ld: %s%s", pid, strerror(e), why(e));
+		goto out;
+	}
+
+	/* The library's reading of HEAPPROF_SIGNAL: a bad value means the
+	 * default, 0 means no signal dumps. */
+	int sig = SIGUSR2;
+	const char *sv = env_get(env, envlen, "HEAPPROF_SIGNAL");
+	if (sv && *sv) {
+		int s = parse_signal(sv);
+		if (s == 0) {
+			cli_err("process %ld has signal dumps turned off (HEAPPROF_SIGNAL=%s)", pid, sv);
+			goto out;
+		}
+		if (s > 0)
+			sig = s;
+	}
+	const char *rate = env_get(env, envlen, "HEAPPROF_RATE");
+	if (rate && strcmp(rate, "0") == 0) {
+		cli_err("process %ld has the profiler turned off (HEAPPROF_RATE=0)", pid);
+		goto out;
+	}
+	const char *ov = env_get(env, envlen, "HEAPPROF_OUT");
+	if (!ov || !*ov)
+		ov = "heapprof.%p.%n.pb.gz";
+	if (ov[0] != '/') {
+		char link[4096];
+		snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
+		ssize_t n = readlink(path, link, sizeof link - 1);
+		if (n < 0) {
+			e = errno;
+			cli_err("cannot read the working directory of process %ld: %s%s", pid, strerror(e), why(e));
+			goto out;
+		}
+		link[n] = '\0';
+		if (asprintf(&cwd, "%s%s%s", link, strcmp(link, "/") ? "/" : "", ov) < 0)
+			goto nomem;
+		ov = cwd;
+	}
+	abspat = outpat_expand(ov, pid, -1);
+	if (!abspat)
+		goto nomem;
+	char *slash = strrchr(abspat, '/');
+	*slash = '\0';
+	const char *dir = *abspat ? abspat : "/", *base = slash + 1;
+	if (outpat_has(dir, 'n')) {
+		cli_err("cannot follow process %ld's HEAPPROF_OUT='%s': %%n in a directory name", pid, ov);
+		goto out;
+	}
+	if (snap_take(&before, dir, base, pid, 0)) {
+		e = errno;
+		cli_err("cannot read the directory '%s': %s", dir, strerror(e));
+		goto out;
+	}
+
+	if (kill((pid_t)pid, sig)) {
+		e = errno;
+		if (e == ESRCH)
+			cli_err("no process with pid %ld", pid);
+		else
+			cli_err("cannot signal process %ld: %s%s", pid, strerror(e), why(e));
+		goto out;
+	}
+
+	char lasterr[512] = "";
+	double deadline = now() + timeout, nap = 0.005;
+	for (;;) {
+		snap_free(&now_);
+		if (snap_take(&now_, dir, base, pid, 0) == 0) {
+			/* The newest of the new files. */
+			const struct snap_entry *best = NULL;
+			for (size_t i = 0; i < now_.n; i++) {
+				const struct snap_entry *x = &now_.v[i];
+				if (snap_has(&before, x))
+					continue;
+				if (!best || x->mtime.tv_sec > best->mtime.tv_sec ||
+				    (x->mtime.tv_sec == best->mtime.tv_sec && x->mtime.tv_nsec > best->mtime.tv_nsec))
+					best = x;
+			}
+			if (best) {
+				char *p;
+				struct pprof_profile prof;
+				if (asprintf(&p, "%s/%s", strcmp(dir, "/") ? dir : "", best->name) < 0)
+					goto nomem;
+				if (pprof_read_file(p, &prof, lasterr, sizeof lasterr) == PPROF_OK) {
+					pprof_free(&prof);
+					found = p;
+					break;
+				}
+				free(p);
+			}
+		}
+		char st = proc_state(pid);
+		if (st == 0 || st == 'Z' || st == 'X') {
+			cli_err("process %ld exited before writing a profile", pid);
+			goto out;
+		}
+		if (now() >= deadline) {
+			if (lasterr[0])
+				cli_err("%s", lasterr);
+			else
+				cli_err("no new profile from process %ld after %g s (looked for '%s/%s'; "
+					"does the program handle %s%s itself?)",
+					pid, timeout, strcmp(dir, "/") ? dir : "", base, sigabbrev_np(sig) ? "SIG" : "",
+					sigabbrev_np(sig) ? sigabbrev_np(sig) : "the signal");
+			goto out;
+		}
+		struct timespec ts = { 0, (long)(nap * 1e9) };
+		nanosleep(&ts, NULL);
+		if (nap < 0.05)
+			nap *= 2;
+	}
+
+	if (out) {
+		if (copy_file(found, out))
+			goto out;
+		printf("%s\n", out);
+	} else {
+		printf("%s\n", found);
+	}
+	rc = fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+	goto out;
+nomem:
+	cli_err("out of memory");
+out:
+	snap_free(&before);
+	snap_free(&now_);
+	free(found);
+	free(abspat);
+	free(cwd);
+	free(pat);
+	free(env);
+	free(maps);
+	return rc;
+}

@@ -1,0 +1,333 @@
+/*
+ * common.c - what every heapprof command needs: error lines in the house
+ * format ("heapprof: cannot open 'x': ..."), loading a profile, choosing the
+ * sample type, printing values in human units, naming frames, and a small
+ * string hash map used for interning frame names and grouping functions.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- errors and usage ---- */
+
+static void vmsg(const char *fmt, va_list ap, const char *tail)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof line, "heapprof: ");
+	n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	if (n > (int)sizeof line - 2 - (int)strlen(tail))
+		n = (int)sizeof line - 2 - (int)strlen(tail);
+	n += snprintf(line + n, sizeof line - (size_t)n, "%s\n", tail);
+	/* One write, so lines from several processes do not interleave. */
+	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+	(void)w;
+}
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap, "");
+	va_end(ap);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	char tail[128];
+	va_list ap;
+	snprintf(tail, sizeof tail, " (see 'heapprof %s --help')", cmd);
+	va_start(ap, fmt);
+	vmsg(fmt, ap, tail);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, char **argv, int c)
+{
+	/* With opterr = 0 and a leading ':' in optstring, getopt_long returns
+	 * ':' for a missing value and '?' otherwise; optopt is the short
+	 * option, or 0 for an unknown long one. */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	int n = (int)strcspn(arg, "=");
+	if (c == ':')
+		return cli_usage(cmd, "option '%.*s' needs a value", n, arg);
+	if (arg[0] == '-' && arg[1] == '-' && optopt)
+		return cli_usage(cmd, "option '%.*s' takes no value", n, arg);
+	if (optopt)
+		return cli_usage(cmd, "unknown option '-%c'", optopt);
+	return cli_usage(cmd, "unknown option '%.*s'", n, arg);
+}
+
+int cli_help(const char *text)
+{
+	fputs(text, stdout);
+	return EXIT_OK;
+}
+
+/* ---- loading and sample types ---- */
+
+int cli_load(const char *path, struct pprof_profile *p)
+{
+	char err[512];
+	if (pprof_read_file(path, p, err, sizeof err) != PPROF_OK) {
+		cli_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int is_heap_type(const char *t)
+{
+	static const char *const names[] = { "inuse_space", "inuse_objects", "alloc_space", "alloc_objects",
+					     "space", "objects" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(t, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int cli_sample_index(const char *path, const struct pprof_profile *p, const char *want)
+{
+	int i = -1;
+	if (want) {
+		long long k;
+		i = pprof_find_sample_type(p, want);
+		if (i < 0 && cli_parse_int(want, 0, (long long)p->nsample_type - 1, &k) == 0)
+			i = (int)k;
+	} else {
+		const char *d = p->default_sample_type;
+		if (d[0] && is_heap_type(d))
+			i = pprof_find_sample_type(p, d);
+		if (i < 0)
+			i = pprof_find_sample_type(p, "inuse_space");
+		if (i < 0)
+			i = pprof_find_sample_type(p, "space");
+	}
+	if (i >= 0)
+		return i;
+
+	char have[512];
+	size_t n = 0;
+	have[0] = '\0';
+	for (size_t j = 0; j < p->nsample_type && n < sizeof have; j++)
+		n += (size_t)snprintf(have + n, sizeof have - n, "%s%s/%s", j ? ", " : "", p->sample_type[j].type,
+				      p->sample_type[j].unit);
+	cli_err("'%s' has no sample type %s (has: %s)", path, want ? want : "inuse_space",
+		p->nsample_type ? have : "none");
+	return -1;
+}
+
+/* ---- numbers ---- */
+
+char *cli_fmt(char *buf, size_t len, int64_t v, const char *unit, int exact, int sign)
+{
+	const char *plus = sign && v > 0 ? "+" : "";
+	if (exact || !unit) {
+		snprintf(buf, len, "%s%lld", plus, (long long)v);
+		return buf;
+	}
+	double a = fabs((double)v);
+	const char *neg = v < 0 ? "-" : plus;
+	if (strcmp(unit, "bytes") == 0) {
+		static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+		int k = 0;
+		if (a < 1024) {
+			snprintf(buf, len, "%s%.0f B", neg, a);
+			return buf;
+		}
+		while (a >= 1024 && k < 6) {
+			a /= 1024;
+			k++;
+		}
+		snprintf(buf, len, "%s%.2f %s", neg, a, u[k]);
+		return buf;
+	}
+	if (strcmp(unit, "nanoseconds") == 0) {
+		static const char *const u[] = { "ns", "us", "ms", "s" };
+		int k = 0;
+		while (a >= 1000 && k < 3) {
+			a /= 1000;
+			k++;
+		}
+		snprintf(buf, len, k ? "%s%.2f %s" : "%s%.0f %s", neg, a, u[k]);
+		return buf;
+	}
+	snprintf(buf, len, "%s%lld", plus, (long long)v);
+	return buf;
+}
+
+char *cli_pct(char *buf, size_t len, int64_t part, int64_t total)
+{
+	if (total == 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.2f%%", 100.0 * (double)part / (double)total);
+	return buf;
+}
+
+int cli_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !(v > 0) || !isfinite(v) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+const char *cli_flame_unit(const char *unit)
+{
+	if (strcmp(unit, "bytes") == 0)
+		return "bytes";
+	if (strcmp(unit, "count") == 0 || unit[0] == '\0')
+		return "objects";
+	return unit;
+}
+
+/* ---- frame names ---- */
+
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+char *cli_frame_name(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
+		     size_t len)
+{
+	if (j < l->nline && l->line[j].func >= 0) {
+		const struct pprof_function *f = &p->function[l->line[j].func];
+		const char *name = f->name[0] ? f->name : f->system_name;
+		if (name[0]) {
+			snprintf(buf, len, "%s", name);
+			clean(buf);
+			return buf;
+		}
+	}
+	/* No name: a stable, unique stand-in, as flamegraph tools expect. */
+	if (l->mapping >= 0 && p->mapping[l->mapping].file[0] && l->address >= p->mapping[l->mapping].start) {
+		const struct pprof_mapping *m = &p->mapping[l->mapping];
+		const char *base = strrchr(m->file, '/');
+		base = base ? base + 1 : m->file;
+		snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)(l->address - m->start + m->offset));
+	} else {
+		snprintf(buf, len, "0x%llx", (unsigned long long)l->address);
+	}
+	clean(buf);
+	return buf;
+}
+
+char *cli_frame_pos(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
+		    size_t len)
+{
+	buf[0] = '\0';
+	if (j < l->nline && l->line[j].func >= 0) {
+		const char *file = p->function[l->line[j].func].file;
+		if (file[0] && l->line[j].line > 0)
+			snprintf(buf, len, "%s:%lld", file, (long long)l->line[j].line);
+		else if (file[0])
+			snprintf(buf, len, "%s", file);
+	}
+	clean(buf);
+	return buf;
+}
+
+/* ---- strmap ---- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static int strmap_grow(struct strmap *m)
+{
+	size_t ns = m->nslots ? m->nslots * 2 : 256;
+	uint32_t *slots = calloc(ns, sizeof *slots);
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t k = hash_str(m->keys[i]) & (ns - 1);
+		while (slots[k])
+			k = (k + 1) & (ns - 1);
+		slots[k] = (uint32_t)i + 1;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->nslots = ns;
+	return 0;
+}
+
+int64_t strmap_get(const struct strmap *m, const char *key)
+{
+	if (!m->nslots)
+		return -1;
+	for (size_t k = hash_str(key) & (m->nslots - 1); m->slots[k]; k = (k + 1) & (m->nslots - 1))
+		if (strcmp(m->keys[m->slots[k] - 1], key) == 0)
+			return m->slots[k] - 1;
+	return -1;
+}
+
+int64_t strmap_put(struct strmap *m, const char *key, int *added)
+{
+	int64_t i = strmap_get(m, key);
+	if (added)
+		*added = i < 0;
+	if (i >= 0)
+		return i;
+	if (m->n >= UINT32_MAX - 1)
+		return -1;
+	if ((m->n + 1) * 2 > m->nslots && strmap_grow(m))
+		return -1;
+	if (m->n == m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+		char **nk = realloc(m->keys, nc * sizeof *nk);
+		if (!nk)
+			return -1;
+		m->keys = nk;
+		m->cap = nc;
+	}
+	char *copy = strdup(key);
+	if (!copy)
+		return -1;
+	size_t k = hash_str(key) & (m->nslots - 1);
+	while (m->slots[k])
+		k = (k + 1) & (m->nslots - 1);
+	m->keys[m->n] = copy;
+	m->slots[k] = (uint32_t)m->n + 1;
+	return (int64_t)m->n++;
+}
+
+void strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->keys[i]);
+	free(m->keys);
+	free(m->slots);
+	memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,191 @@
+/*
+ * outpat.c - HEAPPROF_OUT file-name patterns, seen from outside the process.
+ *
+ * The library expands "%p" to the process id and "%n" to a dump sequence
+ * number ("%%" is a percent sign).  `run` must find the files its program
+ * and the program's children wrote, and `dump` the file a signal produced,
+ * without knowing the pids or numbers in advance, so these helpers match a
+ * name against a pattern with %p/%n as digit wildcards, and take directory
+ * snapshots whose difference is "what was written meanwhile".
+ */
+#include "outpat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int digits(const char *s)
+{
+	return *s >= '0' && *s <= '9';
+}
+
+int outpat_match(const char *pat, const char *name, long pid)
+{
+	while (*pat) {
+		if (pat[0] == '%' && pat[1] == '%') {
+			if (*name != '%')
+				return 0;
+			pat += 2;
+			name++;
+		} else if (pat[0] == '%' && pat[1] == 'p' && pid >= 0) {
+			char buf[32];
+			int n = snprintf(buf, sizeof buf, "%ld", pid);
+			if (strncmp(name, buf, (size_t)n) != 0)
+				return 0;
+			pat += 2;
+			name += n;
+		} else if (pat[0] == '%' && (pat[1] == 'p' || pat[1] == 'n')) {
+			/* One or more digits; try every split (patterns are tiny). */
+			if (!digits(name))
+				return 0;
+			pat += 2;
+			for (name++;; name++) {
+				if (outpat_match(pat, name, pid))
+					return 1;
+				if (!digits(name))
+					return 0;
+			}
+		} else {
+			if (*pat != *name)
+				return 0;
+			pat++;
+			name++;
+		}
+	}
+	return *name == '\0';
+}
+
+int outpat_has(const char *pat, char c)
+{
+	for (; *pat; pat++) {
+		if (pat[0] == '%' && pat[1] == '%')
+			pat++;
+		else if (pat[0] == '%' && pat[1] == c)
+			return 1;
+	}
+	return 0;
+}
+
+char *outpat_expand(const char *pat, long pid, long n)
+{
+	size_t cap = strlen(pat) * 2 + 64, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	for (; *pat; pat++) {
+		if (len + 32 >= cap) {
+			char *o = realloc(out, cap * 2);
+			if (!o) {
+				free(out);
+				return NULL;
+			}
+			out = o;
+			cap *= 2;
+		}
+		if (pat[0] == '%' && pat[1] == 'p') {
+			len += (size_t)snprintf(out + len, cap - len, "%ld", pid);
+			pat++;
+		} else if (pat[0] == '%' && pat[1] == 'n' && n >= 0) {
+			len += (size_t)snprintf(out + len, cap - len, "%ld", n);
+			pat++;
+		} else if (pat[0] == '%' && pat[1] == '%' && n >= 0) {
+			out[len++] = '%';
+			pat++;
+		} else {
+			out[len++] = *pat;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* The loose form: the literal text before the first % and after the last
+ * %x, so names the library derives from the pattern (a "peak" dump, say)
+ * are found too. */
+static int loose_match(const char *pat, const char *name)
+{
+	const char *first = strchr(pat, '%');
+	if (!first)
+		return strcmp(pat, name) == 0;
+	const char *last = strrchr(pat, '%');
+	const char *suffix = last[1] ? last + 2 : last + 1;
+	size_t pre = (size_t)(first - pat), suf = strlen(suffix), n = strlen(name);
+	return n > pre + suf && strncmp(name, pat, pre) == 0 && strcmp(name + n - suf, suffix) == 0;
+}
+
+int snap_take(struct snap *s, const char *dir, const char *pat, long pid, int loose)
+{
+	memset(s, 0, sizeof *s);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *de;
+	size_t cap = 0;
+	while ((de = readdir(d))) {
+		if (!(loose ? loose_match(pat, de->d_name) : outpat_match(pat, de->d_name, pid)))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) || !S_ISREG(st.st_mode))
+			continue;
+		if (s->n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct snap_entry *nv = realloc(s->v, nc * sizeof *nv);
+			if (!nv)
+				goto fail;
+			s->v = nv;
+			cap = nc;
+		}
+		char *name = strdup(de->d_name);
+		if (!name)
+			goto fail;
+		s->v[s->n++] = (struct snap_entry){ name, st.st_ino, st.st_mtim, st.st_size };
+	}
+	closedir(d);
+	return 0;
+fail:
+	closedir(d);
+	snap_free(s);
+	errno = ENOMEM;
+	return -1;
+}
+
+int snap_has(const struct snap *s, const struct snap_entry *e)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap_entry *x = &s->v[i];
+		if (strcmp(x->name, e->name) == 0 && x->ino == e->ino && x->mtime.tv_sec == e->mtime.tv_sec &&
+		    x->mtime.tv_nsec == e->mtime.tv_nsec && x->size == e->size)
+			return 1;
+	}
+	return 0;
+}
+
+void snap_free(struct snap *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].name);
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+char *outpat_insert(const char *file, const char *what)
+{
+	static const char *const ext[] = { ".pb.gz", ".pprof.gz", ".gz", ".pb", ".pprof", ".prof" };
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	size_t n = strlen(file), at = n;
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		size_t e = strlen(ext[i]);
+		if (strlen(base) > e && strcmp(file + n - e, ext[i]) == 0) {
+			at = n - e;
+			break;
+		}
+	}
+	char *out = malloc(n + strlen(what) + 1);
+	if (out)
+		sprintf(out, "%.*s%s%s", (int)at, file, what, file + at);
+	return out;
+}

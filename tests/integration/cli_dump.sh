@@ -1,0 +1,147 @@
+#!/bin/sh
+# cli_dump.sh - `heapprof dump PID`: refuses a pid that does not exist or
+# has no libheapprof loaded; against a stand-in target (gen/fake_dumper.c
+# with an empty libheapprof.so preloaded) it follows the target's
+# HEAPPROF_OUT and HEAPPROF_SIGNAL, waits for the new file, validates it,
+# copies it with -o and times out cleanly; with the real library (when
+# built) it takes live dumps of a running program.
+. "$(dirname "$0")/cli_common.sh"
+need_cli
+go_profiles
+fake_lib
+
+FAKE=$T/fake_dumper
+if ! ${CC:-cc} -O1 -D_GNU_SOURCE -o "$FAKE" "$GEN/fake_dumper.c"; then
+	not_ok "cc builds tests/integration/gen/fake_dumper.c"
+	exit 1
+fi
+
+# A pid that is not in use: the highest one the kernel could give.
+max=$(cat /proc/sys/kernel/pid_max 2>/dev/null || echo 32768)
+pid=$((max - 1))
+while [ -e "/proc/$pid" ]; do pid=$((pid - 1)); done
+run n 20 "$HP" dump "$pid"
+check "$([ "$(rc n)" = 1 ] && one_line n && grep -qx "heapprof: no process with pid $pid" "$T/n.err"; echo $?)" \
+	"dump of a pid that does not exist: one-line error" "$(show n)"
+
+sleep 30 &
+spid=$!
+run s 20 "$HP" dump "$spid"
+check "$([ "$(rc s)" = 1 ] && one_line s && grep -qx "heapprof: process $spid does not have libheapprof loaded" "$T/s.err"; echo $?)" \
+	"dump of a process without the library: one-line error" "$(show s)"
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+
+# Another user's process: as root, look at our own sleep as "nobody".
+sleep 30 &
+spid=$!
+if [ "$(id -u)" = 0 ]; then
+	as_other="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+	as_other=""
+	kill "$spid"
+	spid=1
+fi
+if [ -n "$as_other" ] && ! $as_other test -x "$HP" 2>/dev/null; then
+	skip "dump of another user's process is refused" "cannot run $HP as another user here"
+else
+	run p 20 $as_other "$HP" dump "$spid"
+	check "$([ "$(rc p)" = 1 ] && one_line p && grep -q "process $spid: Permission denied (it belongs to another user?)" "$T/p.err"; echo $?)" \
+		"dump of another user's process: one-line permission error" "$(show p)"
+fi
+if [ "$spid" != 1 ]; then
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+fi
+
+# start_fake NAME MODE SIGNAL [VAR=VALUE...]: runs the stand-in in $T/NAME,
+# waits until its handler is installed; sets FPID.
+start_fake() {
+	_dir=$T/$1 _mode=$2 _sig=$3
+	shift 3
+	mkdir -p "$_dir"
+	(cd "$_dir" && exec env LD_PRELOAD="$FAKE_LIB" "$@" "$FAKE" "$_mode" "$_sig" "$T/after.pb.gz" >"$_dir/ready") &
+	FPID=$!
+	for _i in $(seq 100); do
+		grep -q ready "$_dir/ready" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+stop_fake() {
+	kill "$FPID" 2>/dev/null
+	wait "$FPID" 2>/dev/null
+}
+
+start_fake d copy USR2 HEAPPROF_OUT="$T/d/srv.%p.%n.pb.gz"
+run d1 20 "$HP" dump "$FPID"
+check "$([ "$(rc d1)" = 0 ] && [ "$(cat "$T/d1.out")" = "$T/d/srv.$FPID.1.pb.gz" ] && [ ! -s "$T/d1.err" ]; echo $?)" \
+	"dump follows HEAPPROF_OUT and prints the new file" "$(show d1)"
+run d2 20 "$HP" dump "$FPID"
+check "$([ "$(rc d2)" = 0 ] && [ "$(cat "$T/d2.out")" = "$T/d/srv.$FPID.2.pb.gz" ]; echo $?)" \
+	"a second dump finds the next file, not the old one" "$(show d2)"
+run d3 20 "$HP" dump -o "$T/copy.pb.gz" "$FPID"
+check "$([ "$(rc d3)" = 0 ] && [ "$(cat "$T/d3.out")" = "$T/copy.pb.gz" ] && cmp -s "$T/copy.pb.gz" "$T/after.pb.gz"; echo $?)" \
+	"dump -o copies the profile and prints the copy's name" "$(show d3)"
+run d4 20 "$HP" dump "$FPID" -o "$T/nodir/copy.pb.gz"
+check "$([ "$(rc d4)" = 1 ] && one_line d4 && grep -q "cannot create '$T/nodir/copy.pb.gz'" "$T/d4.err"; echo $?)" \
+	"dump -o into a missing directory: one-line error" "$(show d4)"
+stop_fake
+
+start_fake u copy USR1 HEAPPROF_SIGNAL=SIGUSR1
+run u 20 "$HP" dump "$FPID"
+check "$([ "$(rc u)" = 0 ] && [ "$(cat "$T/u.out")" = "$T/u/heapprof.$FPID.1.pb.gz" ]; echo $?)" \
+	"HEAPPROF_SIGNAL=SIGUSR1 is used; default HEAPPROF_OUT is relative to the target's directory" "$(show u)"
+stop_fake
+
+start_fake i ignore USR2 HEAPPROF_OUT="$T/i/x.%p.%n.pb.gz"
+t0=$(date +%s)
+run i 20 "$HP" dump --timeout 0.5 "$FPID"
+t1=$(date +%s)
+check "$([ "$(rc i)" = 1 ] && one_line i && grep -q "no new profile from process $FPID after 0.5 s" "$T/i.err" &&
+	[ $((t1 - t0)) -le 3 ]; echo $?)" "no profile within --timeout: one-line error, on time" "$(show i)"
+stop_fake
+
+start_fake g garbage USR2 HEAPPROF_OUT="$T/g/x.%p.%n.pb.gz"
+run g 20 "$HP" dump --timeout 1 "$FPID"
+check "$([ "$(rc g)" = 1 ] && one_line g && grep -q "is not a profile" "$T/g.err"; echo $?)" \
+	"a new file that is not a profile is reported, not printed" "$(show g)"
+stop_fake
+
+start_fake x copy USR2 HEAPPROF_SIGNAL=0
+run x 20 "$HP" dump "$FPID"
+check "$([ "$(rc x)" = 1 ] && one_line x && grep -q 'signal dumps turned off' "$T/x.err"; echo $?)" \
+	"HEAPPROF_SIGNAL=0 in the target: one-line error" "$(show x)"
+stop_fake
+
+# The target dies of the signal (nothing handles SIGUSR1 here).
+start_fake k copy USR2 HEAPPROF_SIGNAL=USR1 HEAPPROF_OUT="$T/k/x.%p.%n.pb.gz"
+run k 20 "$HP" dump --timeout 5 "$FPID"
+check "$([ "$(rc k)" = 1 ] && one_line k && grep -q "process $FPID exited before writing a profile" "$T/k.err"; echo $?)" \
+	"a target that dies of the signal: one-line error" "$(show k)"
+stop_fake
+
+# The real library: live dumps of a running program.
+if [ -f "$LIB" ]; then
+	mkdir -p "$T/live"
+	env LD_PRELOAD="$LIB" HEAPPROF_RATE=1 HEAPPROF_OUT="$T/live/sleep.%p.%n.pb.gz" sleep 30 &
+	lpid=$!
+	for _i in $(seq 100); do
+		grep -q libheapprof "/proc/$lpid/maps" 2>/dev/null && break
+		sleep 0.05
+	done
+	run l1 20 "$HP" dump "$lpid"
+	f1=$(cat "$T/l1.out")
+	run l2 20 "$HP" dump "$lpid" -o "$T/live/second.pb.gz"
+	if [ "$(rc l1)" = 0 ] && [ -f "$f1" ] && pprof -raw "$f1" | grep -q '^Samples:' &&
+		[ "$(rc l2)" = 0 ] && pprof -raw "$T/live/second.pb.gz" | grep -q '^Samples:'; then
+		ok "live dumps of a program running with the library ($(basename "$f1"))"
+	else
+		not_ok "live dumps of a program running with the library" "$(show l1)" "$(show l2)"
+	fi
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+else
+	skip "live dumps with the real library" "build/libheapprof.so not built"
+fi
+finish

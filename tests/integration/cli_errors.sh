@@ -1,0 +1,136 @@
+#!/bin/sh
+# cli_errors.sh - bad input and bad usage never crash or hang the heapprof
+# command: each is one line on stderr naming the file and the problem, exit 1
+# (2 for usage errors).  Also --help and --version.
+. "$(dirname "$0")/cli_common.sh"
+need_cli
+go_profiles
+
+# Inputs: missing, empty, truncated gzip, random bytes (a piece of an ELF
+# file, deterministic), a directory, a legacy text profile, a valid profile
+# of another kind (CPU), and a gzip of random bytes.
+: >"$T/empty.pb.gz"
+head -c 700 "$T/after.pb.gz" >"$T/trunc.pb.gz"
+head -c 6000 "$HP" | tail -c 4000 >"$T/random.bin"
+gzip -c "$T/random.bin" >"$T/randomgz.pb.gz"
+printf 'heap profile: 1: 2 [3: 4] @ heap/1048576\n' >"$T/legacy.txt"
+mkdir "$T/dir.pb.gz"
+
+# expect TAG FILE STATUS TEXT: every profile-reading command on FILE exits
+# STATUS with one stderr line containing TEXT and nothing on stdout.
+expect() {
+	_what=$1 _file=$2 _st=$3 _text=$4
+	for _cmd in top folded flame leaks diff diff2; do
+		case $_cmd in
+		diff) set -- diff "$_file" "$T/after.pb.gz" ;;
+		diff2) set -- diff "$T/before.pb.gz" "$_file" ;;
+		flame) set -- flame -o "$T/x.svg" "$_file" ;;
+		*) set -- "$_cmd" "$_file" ;;
+		esac
+		run e 20 "$HP" "$@"
+		if [ "$(rc e)" != "$_st" ] || ! one_line e || ! grep -qF -- "$_text" "$T/e.err" || [ -s "$T/e.out" ]; then
+			not_ok "$_what: heapprof $* exits $_st with one line containing \"$_text\"" "$(show e)"
+			return
+		fi
+	done
+	ok "$_what: every command exits $_st with \"$(cat "$T/e.err")\""
+}
+
+expect "missing file" "$T/missing.pb.gz" 1 "cannot open '$T/missing.pb.gz': No such file or directory"
+expect "empty file" "$T/empty.pb.gz" 1 "'$T/empty.pb.gz' is empty"
+expect "truncated gzip" "$T/trunc.pb.gz" 1 "cannot read '$T/trunc.pb.gz': truncated gzip stream"
+expect "random bytes" "$T/random.bin" 1 "'$T/random.bin' is not a profile (random bytes?)"
+expect "gzipped random bytes" "$T/randomgz.pb.gz" 1 "'$T/randomgz.pb.gz' is not a valid profile"
+expect "a directory" "$T/dir.pb.gz" 1 "cannot read '$T/dir.pb.gz': Is a directory"
+expect "legacy text profile" "$T/legacy.txt" 1 "is a legacy text profile"
+expect "CPU profile" "$T/cpu.pb.gz" 1 \
+	"'$T/cpu.pb.gz' has no sample type inuse_space (has: samples/count, cpu/nanoseconds)"
+
+# A type that is not there, asked for by name.
+run st 20 "$HP" top --sample bogus "$T/after.pb.gz"
+if [ "$(rc st)" = 1 ] && one_line st && grep -q "has no sample type bogus (has: alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes)" "$T/st.err"; then
+	ok "--sample with an unknown type names the types the profile has"
+else
+	not_ok "--sample with an unknown type names the types the profile has" "$(show st)"
+fi
+
+# An uncompressed profile.proto is read too.
+gzip -dc "$T/after.pb.gz" >"$T/plain.pb"
+run plain 20 "$HP" top --exact "$T/plain.pb"
+run gz 20 "$HP" top --exact "$T/after.pb.gz"
+if [ "$(rc plain)" = 0 ] && [ "$(sed 1d "$T/plain.out")" = "$(sed 1d "$T/gz.out")" ]; then
+	ok "a plain (not gzipped) profile reads the same as the gzipped one"
+else
+	not_ok "a plain (not gzipped) profile reads the same as the gzipped one" "$(show plain)"
+fi
+run stdin 20 sh -c "\"$HP\" top --exact - <\"$T/after.pb.gz\""
+check "$([ "$(rc stdin)" = 0 ] && [ "$(sed 1d "$T/stdin.out")" = "$(sed 1d "$T/gz.out")" ]; echo $?)" \
+	"'-' reads the profile from standard input" "$(show stdin)"
+
+# Usage errors: exit 2, one line, nothing on stdout.
+usage() {
+	_what=$1
+	shift
+	run u 20 "$HP" "$@"
+	if [ "$(rc u)" = 2 ] && one_line u && [ ! -s "$T/u.out" ]; then
+		ok "usage error exits 2 with one line: $_what ($(cat "$T/u.err"))"
+	else
+		not_ok "usage error exits 2 with one line: $_what" "$(show u)"
+	fi
+}
+usage "no command"
+usage "unknown command" frobnicate
+usage "unknown option" top --bogus "$T/after.pb.gz"
+usage "unknown short option" top -q "$T/after.pb.gz"
+usage "option without its value" top "$T/after.pb.gz" -n
+usage "bad number" top -n lots "$T/after.pb.gz"
+usage "value for a flag" top --exact=1 "$T/after.pb.gz"
+usage "no file" top
+usage "two files" folded "$T/after.pb.gz" "$T/before.pb.gz"
+usage "diff with one file" diff "$T/after.pb.gz"
+usage "run without a command" run
+usage "run with a bad rate" run --rate -5 -- true
+usage "leaks -- without a command" leaks --
+usage "dump without a pid" dump
+usage "dump with a bad pid" dump 12abc
+usage "dump with a bad timeout" dump --timeout 0 1
+
+# Options before or after the file.
+run a 20 "$HP" top -n 3 --exact "$T/after.pb.gz"
+run b 20 "$HP" top "$T/after.pb.gz" --exact -n 3
+check "$([ "$(rc a)" = 0 ] && cmp -s "$T/a.out" "$T/b.out"; echo $?)" "options may come before or after the file"
+
+# --help for every command, and --version.
+for c in run top folded flame diff leaks dump; do
+	run h 20 "$HP" "$c" --help
+	if [ "$(rc h)" != 0 ] || ! grep -q "^usage: heapprof $c" "$T/h.out"; then
+		not_ok "heapprof $c --help prints its usage" "$(show h)"
+		continue
+	fi
+	run h2 20 "$HP" help "$c"
+	if ! cmp -s "$T/h.out" "$T/h2.out"; then
+		not_ok "heapprof help $c is heapprof $c --help"
+		continue
+	fi
+	ok "heapprof $c --help prints its usage"
+done
+run v 20 "$HP" --version
+check "$([ "$(rc v)" = 0 ] && grep -Eq '^heapprof [0-9]+\.[0-9]+' "$T/v.out"; echo $?)" \
+	"heapprof --version prints the version ($(cat "$T/v.out"))"
+run hh 20 "$HP" --help
+check "$([ "$(rc hh)" = 0 ] && grep -q 'leaks' "$T/hh.out" && grep -q 'dump' "$T/hh.out"; echo $?)" \
+	"heapprof --help lists the commands"
+
+# Fuzz regression inputs through the whole command, not just the reader.
+n=0
+bad=""
+for f in "$ROOT"/tests/fuzz/regress/*; do
+	[ -f "$f" ] || continue
+	n=$((n + 1))
+	for c in top folded leaks; do
+		run r 20 "$HP" "$c" "$f"
+		case $(rc r) in 0|1) ;; *) bad="$bad $c:$(basename "$f"):$(rc r)" ;; esac
+	done
+done
+check "$([ -z "$bad" ]; echo $?)" "$n fuzz regression inputs through top, folded and leaks exit 0 or 1" "$bad"
+finish

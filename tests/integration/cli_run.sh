@@ -1,0 +1,154 @@
+#!/bin/sh
+# cli_run.sh - `heapprof run` and `heapprof leaks -- CMD`.
+#
+# With a stand-in library (an empty libheapprof.so, via HEAPPROF_LIB), the
+# command's own job: exit codes and death by signal passed on, programs that
+# cannot start, the environment the program gets, the library looked up next
+# to the binary or in ../lib, signals forwarded, the profile files found and
+# named.  With the real library (when built), real profiles: one per process
+# across fork and exec, and the exact leak report of tests/progs/known.
+. "$(dirname "$0")/cli_common.sh"
+need_cli
+fake_lib
+ulimit -c 0 2>/dev/null
+
+export HEAPPROF_LIB="$FAKE_LIB"
+mkdir -p "$T/w"
+cd "$T/w" || exit 1
+
+# ---- exit status ----
+run e7 20 "$HP" run -- sh -c 'exit 7'
+check "$([ "$(rc e7)" = 7 ]; echo $?)" "run passes on exit status 7" "$(show e7)"
+run e0 20 "$HP" run sh -c 'echo out; echo err >&2'
+check "$([ "$(rc e0)" = 0 ] && [ "$(cat "$T/e0.out")" = out ] && grep -qx err "$T/e0.err"; echo $?)" \
+	"run without --: the program's stdout and stderr pass through" "$(show e0)"
+run term 20 "$HP" run -- sh -c 'kill -TERM $$'
+check "$([ "$(rc term)" = 143 ] && grep -qx "heapprof: 'sh' was killed by signal 15 (SIGTERM)" "$T/term.err"; echo $?)" \
+	"run reports death by SIGTERM and exits 143" "$(show term)"
+run segv 20 "$HP" run -- sh -c 'kill -SEGV $$'
+check "$([ "$(rc segv)" = 139 ] && grep -q "^heapprof: 'sh' was killed by signal 11 (SIGSEGV" "$T/segv.err"; echo $?)" \
+	"run reports death by SIGSEGV and exits 139" "$(show segv)"
+run nf 20 "$HP" run -- ./no-such-program
+check "$([ "$(rc nf)" = 127 ] && one_line nf && grep -q "cannot run './no-such-program': No such file or directory" "$T/nf.err"; echo $?)" \
+	"a program that does not exist: one line, exit 127" "$(show nf)"
+printf 'echo hi\n' >"$T/w/noexec"
+run nx 20 "$HP" run -- ./noexec
+check "$([ "$(rc nx)" = 126 ] && one_line nx && grep -q "cannot run './noexec': Permission denied" "$T/nx.err"; echo $?)" \
+	"a file that is not executable: one line, exit 126" "$(show nx)"
+
+# SIGTERM sent to heapprof reaches the program; heapprof reports and exits 143.
+"$HP" run -- sleep 30 >/dev/null 2>"$T/fw.err" &
+hpid=$!
+sleep 0.5
+kill -TERM "$hpid"
+wait "$hpid"
+st=$?
+check "$([ "$st" = 143 ] && grep -q "'sleep' was killed by signal 15" "$T/fw.err"; echo $?)" \
+	"SIGTERM to heapprof run is forwarded to the program" "exit $st: $(cat "$T/fw.err")"
+
+# ---- the environment ----
+run env1 20 env LD_PRELOAD=/usr/lib/other.so "$HP" run -- env
+out=$T/env1.out
+if grep -qx "LD_PRELOAD=$FAKE_LIB:/usr/lib/other.so" "$out" && grep -qx "HEAPPROF_OUT=$T/w/heapprof.%p.pb.gz" "$out" &&
+	! grep -q '^HEAPPROF_LIB=' "$out" && ! grep -q '^HEAPPROF_RATE=' "$out"; then
+	ok "run: library first in LD_PRELOAD, default HEAPPROF_OUT in the current directory"
+else
+	not_ok "run: library first in LD_PRELOAD, default HEAPPROF_OUT in the current directory" "$(grep 'HEAPPROF\|PRELOAD' "$out")"
+fi
+run env2 20 "$HP" run -o sub.pb.gz --rate 4096 --trace --leaks --peak -- env
+out=$T/env2.out
+if grep -qx "HEAPPROF_OUT=$T/w/sub.%p.pb.gz" "$out" && grep -qx HEAPPROF_RATE=4096 "$out" &&
+	grep -qx HEAPTRACE=1 "$out" && grep -qx HEAPPROF_LEAKS=1 "$out" && grep -qx HEAPPROF_PEAK=1 "$out"; then
+	ok "run -o FILE --rate --trace --leaks --peak set the library's variables"
+else
+	not_ok "run -o FILE --rate --trace --leaks --peak set the library's variables" "$(grep 'HEAPPROF\|HEAPTRACE' "$out")"
+fi
+run env3 20 "$HP" run --interval 5 -o "$T/w/p.%p.pb.gz" -- env
+check "$(grep -qx "HEAPPROF_OUT=$T/w/p.%p.%n.pb.gz" "$T/env3.out" && grep -qx HEAPPROF_INTERVAL=5 "$T/env3.out"; echo $?)" \
+	"run --interval adds %n to the pattern" "$(grep HEAPPROF "$T/env3.out")"
+run env4 20 "$HP" run -o "/tmp/x.%p.%n.pb.gz" -- env
+check "$(grep -qx "HEAPPROF_OUT=/tmp/x.%p.%n.pb.gz" "$T/env4.out"; echo $?)" "run -o with %p and %n is passed as is"
+run env5 20 "$HP" run -o "$T/nodir/x.pb.gz" -- true
+check "$([ "$(rc env5)" = 1 ] && one_line env5 && grep -q "cannot write profiles to '$T/nodir': No such file or directory" "$T/env5.err"; echo $?)" \
+	"run -o into a missing directory: one-line error before running" "$(show env5)"
+
+# ---- finding the library ----
+mkdir -p "$T/p/bin" "$T/p/lib" "$T/q"
+cp "$HP" "$T/p/bin/heapprof"
+cp "$FAKE_LIB" "$T/p/lib/libheapprof.so"
+cp "$HP" "$T/q/heapprof"
+run inst 20 env -u HEAPPROF_LIB "$T/p/bin/heapprof" run -- env
+check "$(grep -qx "LD_PRELOAD=$T/p/lib/libheapprof.so" "$T/inst.out"; echo $?)" \
+	"an installed heapprof finds ../lib/libheapprof.so" "$(show inst)"
+run nolib 20 env -u HEAPPROF_LIB "$T/q/heapprof" run -- true
+check "$([ "$(rc nolib)" = 1 ] && one_line nolib && grep -q 'cannot find libheapprof.so' "$T/nolib.err"; echo $?)" \
+	"no library next to heapprof or in ../lib: one-line error" "$(show nolib)"
+run badlib 20 env HEAPPROF_LIB=/nonexistent/libheapprof.so "$HP" run -- true
+check "$([ "$(rc badlib)" = 1 ] && one_line badlib; echo $?)" "HEAPPROF_LIB naming no file: one-line error" "$(show badlib)"
+
+# ---- the files written ----
+# The stand-in library writes nothing, so the program writes "profiles"
+# itself, named the way the library would: the top process and a child.
+# shellcheck disable=SC2016
+prog='f() { echo "$HEAPPROF_OUT" | sed "s/%p/$1/"; }; echo top >"$(f $$)"; sh -c "echo child >\"\$(echo \"\$HEAPPROF_OUT\" | sed s/%p/\$\$/)\""'
+run files 20 "$HP" run -o "$T/w/app.pb.gz" -- sh -c "$prog"
+n_child=$(ls "$T/w" | grep -c '^app\.[0-9]*\.pb\.gz$')
+if [ "$(rc files)" = 0 ] && [ "$(cat "$T/w/app.pb.gz" 2>/dev/null)" = top ] && [ "$n_child" = 1 ] &&
+	grep -qx "heapprof: wrote '$T/w/app.pb.gz'" "$T/files.err" &&
+	grep -q "^heapprof: wrote 'app\.[0-9]*\.pb\.gz'$" "$T/files.err"; then
+	ok "run -o FILE: the program's profile is FILE, a child's is FILE with its pid; both listed"
+else
+	not_ok "run -o FILE: the program's profile is FILE, a child's is FILE with its pid; both listed" \
+		"$(show files)" "$(ls "$T/w")"
+fi
+run none 20 "$HP" run -- true
+check "$(grep -q '^heapprof: no profile was written' "$T/none.err"; echo $?)" \
+	"run says so when no profile was written" "$(show none)"
+
+# ---- the real library ----
+unset HEAPPROF_LIB
+if [ ! -f "$LIB" ] || [ ! -x "$B/tests/progs/known" ]; then
+	skip "run and leaks -- with the real library" "build/libheapprof.so or tests/progs/known not built"
+	finish
+fi
+KNOWN=$B/tests/progs/known
+"$KNOWN" >"$T/known.plain" 2>/dev/null
+mkdir -p "$T/r"
+run k 60 "$HP" run -o "$T/r/known.pb.gz" --rate 1 -- "$KNOWN"
+if [ "$(rc k)" = 0 ] && cmp -s "$T/k.out" "$T/known.plain" && pprof -raw "$T/r/known.pb.gz" | grep -q '^Samples:' &&
+	grep -qx "heapprof: wrote '$T/r/known.pb.gz'" "$T/k.err"; then
+	ok "run with the library: same stdout and status, a profile pprof reads"
+else
+	not_ok "run with the library: same stdout and status, a profile pprof reads" "$(show k)"
+fi
+# bash, not sh: dash leaves through _exit(), which runs no exit handlers,
+# so it never writes a profile at exit.
+run k3 60 "$HP" run -o "$T/r/e.pb.gz" -- bash -c 'exit 3'
+check "$([ "$(rc k3)" = 3 ] && [ -f "$T/r/e.pb.gz" ]; echo $?)" "run with the library passes on exit status 3" "$(show k3)"
+
+mkdir -p "$T/fe"
+run fe 60 "$HP" run -o "$T/fe/sh.pb.gz" -- bash -c "\"$KNOWN\" >/dev/null; echo done"
+nfiles=$(ls "$T/fe" | grep -c '\.pb\.gz$')
+good=1
+for f in "$T"/fe/*.pb.gz; do pprof -raw "$f" | grep -q '^Samples:' || good=0; done
+if [ "$(rc fe)" = 0 ] && [ "$nfiles" = 2 ] && [ -f "$T/fe/sh.pb.gz" ] && [ "$good" = 1 ] &&
+	[ "$(grep -c "^heapprof: wrote " "$T/fe.err")" = 2 ]; then
+	ok "run of a shell that forks and execs a program: one valid profile per process, both listed"
+else
+	not_ok "run of a shell that forks and execs a program: one valid profile per process, both listed" \
+		"$(show fe)" "$(ls "$T/fe")"
+fi
+
+mkdir -p "$T/tmp"
+run lk 60 env TMPDIR="$T/tmp" "$HP" leaks -n 3 -- "$KNOWN"
+if [ "$(rc lk)" = 0 ] && cmp -s "$T/lk.out" "$T/known.plain" &&
+	grep -q "^heapprof: leaks of '$KNOWN' (pid [0-9]*): .* in use from [0-9]* stacks (every allocation recorded: exact)" "$T/lk.err" &&
+	grep -q '^18.75 KiB in 300 objects (' "$T/lk.err" && grep -q '^    leaf_a  .*known.c:[0-9]*$' "$T/lk.err"; then
+	ok "leaks -- CMD: exact report on stderr (leaf_a: 300 objects, 19200 bytes), program's stdout untouched"
+else
+	not_ok "leaks -- CMD: exact report on stderr (leaf_a: 300 objects, 19200 bytes)" "$(show lk)" "$(cat "$T/lk.err")"
+fi
+check "$([ -z "$(ls -A "$T/tmp")" ]; echo $?)" "leaks -- CMD removes its temporary files" "$(ls -R "$T/tmp")"
+run lk5 60 "$HP" leaks -- sh -c 'exit 5'
+check "$([ "$(rc lk5)" = 5 ]; echo $?)" "leaks -- CMD passes on the exit status" "$(show lk5)"
+finish
