@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "profile.h"
+#include "hp.h"
 
 #define PROF_MAX_LINES 32       /* Lines (inline depth) kept per location */
 
@@ -118,8 +118,8 @@ struct prof_map {
 	uint64_t start, limit, offset;
 	int64_t file, build_id;         /* string indexes */
 	uint64_t nlocs;                 /* locations that fell in it */
-	/* some location lacked a function name / a file name / a line */
-	int no_fn, no_file, no_line;
+	int no_fn;                      /* some location lacked a function name */
+	int some_file, some_line;       /* some location had a file name / a line */
 };
 
 struct prof_str {
@@ -141,6 +141,8 @@ struct prof {
 	struct hp_htab loctab;
 	struct prof_map *map;           /* sorted by start, as the kernel lists them */
 	size_t nmap, capmap;
+	struct prof_map *gone;          /* modules no longer mapped (modtab.c); ids follow map's */
+	size_t ngone, capgone;
 	uint64_t *ids;                  /* scratch: one sample's location ids */
 	size_t capids;
 	int err;                        /* sticky: out of memory */
@@ -274,6 +276,33 @@ static struct prof_map *prof_findmap(struct prof *p, uint64_t addr)
 	return &p->map[lo - 1];
 }
 
+static int prof_build_id(const char *path, char *hex, size_t cap);
+
+/* For an address no current mapping covers: the module modtab.c saw there
+ * when a stack was taken (a library since dlclose'd), added to the
+ * symbolizer and given a Mapping of its own.  NULL if unknown. */
+static struct prof_map *prof_gone_map(struct prof *p, uint64_t addr)
+{
+	for (size_t i = 0; i < p->ngone; i++)
+		if (addr >= p->gone[i].start && addr < p->gone[i].limit)
+			return &p->gone[i];
+	struct hp_modinfo mi;
+	if (!hp_modtab_find((uintptr_t)addr, &mi) || prof_grow(&p->gone, sizeof *p->gone, p->ngone, &p->capgone))
+		return NULL;
+	struct prof_map *m = &p->gone[p->ngone++];
+	memset(m, 0, sizeof *m);
+	m->start = mi.lo;
+	m->limit = mi.hi;
+	m->offset = mi.offset;
+	m->file = prof_str(p, mi.path);
+	char hex[2 * 64 + 1];
+	if (prof_build_id(mi.path, hex, sizeof hex) == 0)
+		m->build_id = prof_str(p, hex);
+	if (p->sym)
+		hp_sym_add_module(p->sym, mi.path, mi.base);
+	return m;
+}
+
 struct prof_lockey {
 	const struct prof *p;
 	uint64_t addr;
@@ -304,7 +333,12 @@ static uint64_t prof_location(struct prof *p, uint64_t addr)
 	p->loc[p->nloc] = addr;
 	uint64_t id = ++p->nloc;
 
+	uint64_t mapid = 0;
 	struct prof_map *m = prof_findmap(p, addr);
+	if (m)
+		mapid = (uint64_t)(m - p->map) + 1;
+	else if ((m = prof_gone_map(p, addr)))
+		mapid = p->nmap + (uint64_t)(m - p->gone) + 1;
 	struct hp_symframe fr[PROF_MAX_LINES];
 	int n = p->sym ? hp_sym_lookup(p->sym, (uintptr_t)addr, fr, PROF_MAX_LINES) : 0;
 	uint64_t fid[PROF_MAX_LINES];
@@ -314,7 +348,7 @@ static uint64_t prof_location(struct prof *p, uint64_t addr)
 
 	size_t mk = hp_pb_begin(&p->out, 4);    /* Profile.location */
 	hp_pb_uint(&p->out, 1, id);             /* id */
-	hp_pb_uint(&p->out, 2, m ? (uint64_t)(m - p->map) + 1 : 0); /* mapping_id */
+	hp_pb_uint(&p->out, 2, mapid);          /* mapping_id */
 	hp_pb_uint(&p->out, 3, addr);           /* address */
 	for (int i = 0; i < n; i++) {
 		size_t ml = hp_pb_begin(&p->out, 4);    /* Location.line */
@@ -327,12 +361,12 @@ static uint64_t prof_location(struct prof *p, uint64_t addr)
 	if (m) {
 		m->nlocs++;
 		if (n == 0)
-			m->no_fn = m->no_file = m->no_line = 1;
+			m->no_fn = 1;
 		for (int i = 0; i < n; i++) {
-			if (!fr[i].file || !fr[i].file[0])
-				m->no_file = 1;
-			if (fr[i].line <= 0)
-				m->no_line = 1;
+			if (fr[i].file && fr[i].file[0])
+				m->some_file = 1;
+			if (fr[i].line > 0)
+				m->some_line = 1;
 		}
 	}
 	return id;
@@ -461,44 +495,40 @@ static void prof_read_maps(struct prof *p)
 	fclose(f);
 }
 
-/* Writes the Mapping messages, flagged as far as every location in each
- * was symbolized.  A mapping without locations gets no flags. */
+/* Writes one Mapping message.  has_functions only when every location in
+ * it was named; has_filenames / has_line_numbers / has_inline_frames when,
+ * besides, its debug info gave file and line (pprof re-symbolizes a mapping
+ * with no flag at all, from the binary, so an unnamed one keeps none).
+ * A code address without DWARF (_start, PLT stubs) does not unset them. */
+static void prof_write_map(struct prof *p, const struct prof_map *m, uint64_t id)
+{
+	int fn = m->nlocs > 0 && !m->no_fn;
+	int fl = fn && m->some_file;
+	int ln = fn && m->some_line;
+	size_t mk = hp_pb_begin(&p->out, 3);    /* Profile.mapping */
+	hp_pb_uint(&p->out, 1, id);             /* id */
+	hp_pb_uint(&p->out, 2, m->start);       /* memory_start */
+	hp_pb_uint(&p->out, 3, m->limit);       /* memory_limit */
+	hp_pb_uint(&p->out, 4, m->offset);      /* file_offset */
+	hp_pb_int(&p->out, 5, m->file);         /* filename */
+	hp_pb_int(&p->out, 6, m->build_id);     /* build_id */
+	hp_pb_uint(&p->out, 7, fn);             /* has_functions */
+	hp_pb_uint(&p->out, 8, fl);             /* has_filenames */
+	hp_pb_uint(&p->out, 9, ln);             /* has_line_numbers */
+	/* DWARF (file and line) is where inlining was looked at */
+	hp_pb_uint(&p->out, 10, fl && ln);      /* has_inline_frames */
+	hp_pb_end(&p->out, mk);
+}
+
 static void prof_write_maps(struct prof *p)
 {
-	for (size_t i = 0; i < p->nmap; i++) {
-		const struct prof_map *m = &p->map[i];
-		int fn = m->nlocs > 0 && !m->no_fn;
-		int fl = fn && !m->no_file;
-		int ln = fn && !m->no_line;
-		size_t mk = hp_pb_begin(&p->out, 3);    /* Profile.mapping */
-		hp_pb_uint(&p->out, 1, i + 1);          /* id */
-		hp_pb_uint(&p->out, 2, m->start);       /* memory_start */
-		hp_pb_uint(&p->out, 3, m->limit);       /* memory_limit */
-		hp_pb_uint(&p->out, 4, m->offset);      /* file_offset */
-		hp_pb_int(&p->out, 5, m->file);         /* filename */
-		hp_pb_int(&p->out, 6, m->build_id);     /* build_id */
-		hp_pb_uint(&p->out, 7, fn);             /* has_functions */
-		hp_pb_uint(&p->out, 8, fl);             /* has_filenames */
-		hp_pb_uint(&p->out, 9, ln);             /* has_line_numbers */
-		/* DWARF (file and line everywhere) is where inlining was looked at */
-		hp_pb_uint(&p->out, 10, fl && ln);      /* has_inline_frames */
-		hp_pb_end(&p->out, mk);
-	}
+	for (size_t i = 0; i < p->nmap; i++)
+		prof_write_map(p, &p->map[i], i + 1);
+	for (size_t i = 0; i < p->ngone; i++)
+		prof_write_map(p, &p->gone[i], p->nmap + i + 1);
 }
 
 /* ---- heap samples ---- */
-
-/* The inverse inclusion probability of an allocation of size bytes when
- * bytes are sampled by a Poisson process of mean spacing rate:
- * P(sampled) = 1 - exp(-size/rate), computed as -expm1(-size/rate), which
- * stays accurate when size << rate.  Exactly 1 at rate <= 1 (everything
- * recorded), and for size 0 (nothing to scale: the object was seen). */
-static double prof_weight(uint64_t size, uint64_t rate)
-{
-	if (rate <= 1 || size == 0)
-		return 1.0;
-	return 1.0 / -expm1(-(double)size / (double)rate);
-}
 
 /* round(x) as an int64, saturating. */
 static int64_t prof_round(double x)
@@ -555,7 +585,7 @@ static void prof_sample(struct prof *p, const struct hp_prof_sample *s, uint64_t
 		uint64_t pc = s->pcs[j];
 		p->ids[j] = prof_location(p, pc ? pc - 1 : 0);
 	}
-	double w = prof_weight(s->size, rate);
+	double w = hp_sampler_weight(s->size, rate);
 	/* Signed 64-bit counts (no real count reaches 2^63): a delta profile
 	 * may free more than it allocated in its window. */
 	int64_t allocs = (int64_t)s->allocs;
@@ -588,6 +618,7 @@ static void prof_free(struct prof *p)
 	free(p->loc);
 	hp_htab_free(&p->loctab);
 	free(p->map);
+	free(p->gone);
 	free(p->ids);
 }
 

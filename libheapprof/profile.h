@@ -65,7 +65,10 @@ struct hp_sym *hp_sym_open(void);
  * names it (e.g. an anonymous mapping, a stripped module without
  * symbols).  Cached per address.  Strings live until hp_sym_close. */
 int hp_sym_lookup(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out, int max);
-void hp_sym_close(struct hp_sym *s);  /* NULL is fine */
+void hp_sym_close(struct hp_sym *s);
+/* Adds an unmapped module (a dlclose'd library) read from path at load bias
+ * base.  0, or -1 if it cannot be added. */
+int hp_sym_add_module(struct hp_sym *s, const char *path, uintptr_t base);  /* NULL is fine */
 
 /* ---- profile.c: a small open-addressing hash index, shared with symbolize.c ----
  * Maps a 64-bit hash to uint32 values (indexes into the caller's own arrays);

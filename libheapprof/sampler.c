@@ -58,12 +58,11 @@ uint64_t hp_sampler_next(struct hp_thread *t, uint64_t rate)
 }
 
 /* 1/(1 - exp(-size/rate)), with expm1 so tiny sizes keep full precision
- * (w(16 B) at 512 KiB is 32768.5).  Exactly 1 at rate <= 1. */
+ * (w(16 B) at 512 KiB is 32768.5).  Exactly 1 at rate <= 1, and for size 0
+ * (never sampled at rate > 1; seen, so counted once, if it ever is). */
 double hp_sampler_weight(uint64_t size, uint64_t rate)
 {
-	if (rate <= 1)
+	if (rate <= 1 || size == 0)
 		return 1.0;
-	if (size == 0)
-		return 0.0;     /* never sampled at rate > 1 */
 	return 1.0 / -expm1(-(double)size / (double)rate);
 }

@@ -223,6 +223,17 @@ struct hp_sym *hp_sym_open(void)
 	return s;
 }
 
+/* Adds a module that is no longer mapped (a dlclose'd library, see
+ * modtab.c), to be read from its file at load bias base.  Returns 0, or -1
+ * when libdwfl refuses it (e.g. another module now covers its range). */
+int hp_sym_add_module(struct hp_sym *s, const char *path, uintptr_t base)
+{
+	dwfl_report_begin_add(s->dwfl);
+	Dwfl_Module *m = dwfl_report_elf(s->dwfl, path, path, -1, base, false);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return m ? 0 : -1;
+}
+
 /* Frees the session and every string it handed out. */
 void hp_sym_close(struct hp_sym *s)
 {
@@ -685,10 +696,28 @@ static int sym_die_names(struct hp_sym *s, Dwarf_Die *die, const char *elf_name,
 	return f->name && f->system_name ? 0 : -1;
 }
 
+/* A source path as an absolute path: relative names in the line table
+ * are relative to the CU's DW_AT_comp_dir, and `pprof -list` run from
+ * another directory needs the whole path. */
+static const char *sym_path(struct hp_sym *s, Dwarf_Die *cu, const char *name)
+{
+	if (!name || name[0] == '/')
+		return sym_intern(s, name);
+	const char *dir = sym_die_str(cu, DW_AT_comp_dir);
+	char buf[4096];
+	if (!dir || dir[0] != '/')
+		return sym_intern(s, name);
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
+	if ((size_t)snprintf(buf, sizeof buf, "%s/%s", dir, name) >= sizeof buf)
+		return sym_intern(s, name);
+	return sym_intern(s, buf);
+}
+
 /* The file and line of the call site of an inlined-subroutine DIE, from
  * the CU's file table.  Leaves f->file NULL / f->line 0 when absent. */
-static void sym_call_site(struct hp_sym *s, Dwarf_Die *inl, Dwarf_Files *files, size_t nfiles,
-			  struct hp_symframe *f)
+static void sym_call_site(struct hp_sym *s, Dwarf_Die *cu, Dwarf_Die *inl, Dwarf_Files *files,
+			  size_t nfiles, struct hp_symframe *f)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word v;
@@ -696,7 +725,7 @@ static void sym_call_site(struct hp_sym *s, Dwarf_Die *inl, Dwarf_Files *files, 
 	f->line = 0;
 	if (files && dwarf_attr(inl, DW_AT_call_file, &a) && dwarf_formudata(&a, &v) == 0 &&
 	    v < nfiles)
-		f->file = sym_intern(s, dwarf_filesrc(files, v, NULL, NULL));
+		f->file = sym_path(s, cu, dwarf_filesrc(files, v, NULL, NULL));
 	if (dwarf_attr(inl, DW_AT_call_line, &a) && dwarf_formudata(&a, &v) == 0)
 		f->line = (int64_t)v;
 }
@@ -719,7 +748,7 @@ static int sym_resolve(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out
 		Dwarf_Line *l = dwarf_getsrc_die(cu, addr - bias);
 		int ln = 0;
 		if (l) {
-			file = sym_intern(s, dwarf_linesrc(l, NULL, NULL));
+			file = sym_path(s, cu, dwarf_linesrc(l, NULL, NULL));
 			if (dwarf_lineno(l, &ln) != 0)
 				ln = 0;
 		}
@@ -748,7 +777,7 @@ static int sym_resolve(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out
 			f->file = file;
 			f->line = line;
 		} else {
-			sym_call_site(s, &chain[i + 1], files, nfiles, f);
+			sym_call_site(s, cu, &chain[i + 1], files, nfiles, f);
 		}
 		if (sym_die_names(s, &chain[i], outer ? elf_name : NULL, f) != 0) {
 			if (!outer || !elf_name)
@@ -773,7 +802,7 @@ static int sym_resolve(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out
 		f->file = file;
 		f->line = line;
 	} else {
-		sym_call_site(s, &chain[0], files, nfiles, f);
+		sym_call_site(s, cu, &chain[0], files, nfiles, f);
 	}
 	f->system_name = sym_intern(s, elf_name);
 	f->name = sym_demangle(s, elf_name);
