@@ -10,12 +10,11 @@
  * four value types in Go's order, scaled by the inverse inclusion
  * probability of each sample so the values are unbiased estimates.
  *
- * What pprof needs from us (see docs in /work/shared/reference): string
- * table entry 0 is "", every id is nonzero and defined, time_nanos appears
- * once, and a mapping carries has_functions/... only when every location
- * in it was symbolized that far - pprof skips re-symbolizing a mapping
- * that has any of them, so an unsymbolizable mapping gets none and pprof
- * may still try the binary.
+ * What pprof needs from us: string table entry 0 is "", every id is
+ * nonzero and defined, time_nanos appears once, and a mapping carries
+ * has_functions only when every location in it was named - pprof skips
+ * re-symbolizing a mapping that has any has_* flag, so an unnamed mapping
+ * gets none and pprof may still try the binary (prof_write_map).
  *
  * Also here: the small open-addressing hash index (hp_htab) used by this
  * file and by symbolize.c.  It runs off the hot path with the recursion
