@@ -1,10 +1,10 @@
-# examples/: programs `make demo` profiles.  Built with -g and frame
-# pointers so the profile names functions and lines.
+# examples/: programs `make demo` profiles.  Built with -g, frame pointers and
+# no inlining, so the demo shows each function of the example as a frame.
 EXAMPLES := $(B)/examples/logcache
 
 $(B)/examples/%: examples/%.c
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -Wall -Wextra -o $@ $<
+	$(Q)$(CC) -O2 -fno-inline -g -fno-omit-frame-pointer -Wall -Wextra -o $@ $<
 
 .PHONY: examples demo
 examples: $(EXAMPLES)

@@ -103,36 +103,71 @@ static void table_add(const char *path)
 	table[b] = c;
 }
 
+static char *render_body(size_t bytes)
+{
+	char *body = malloc(bytes);
+	memset(body, 'x', bytes);
+	return body;
+}
+
 static void cache_put(const char *key, size_t bytes)
 {
 	struct entry *e = &cache[hash(key) % CACHE_SLOTS];
 	if (e->key)
 		free(e->key);   /* bug: e->body is not freed on eviction */
 	e->key = strdup(key);
-	e->body = malloc(bytes);
-	memset(e->body, 'x', bytes);
+	e->body = render_body(bytes);
+}
+
+/* One line of the summary; the caller frees it. */
+static char *format_row(const struct counter *c)
+{
+	char *row = malloc(strlen(c->path) + 32);
+	sprintf(row, "%-40s %lu\n", c->path, c->hits);
+	return row;
+}
+
+static unsigned long write_report(void)
+{
+	unsigned long paths = 0, chars = 0;
+	for (int b = 0; b < NBUCKETS; b++)
+		for (struct counter *c = table[b]; c; c = c->next) {
+			char *row = format_row(c);
+			chars += strlen(row);
+			free(row);
+			paths++;
+		}
+	(void)chars;
+	return paths;
+}
+
+struct stats {
+	unsigned long total_bytes, errors;
+};
+
+static void handle_line(const char *line, struct stats *st)
+{
+	struct record *r = parse_line(line);
+	table_add(r->path);
+	if (r->status == 200)
+		cache_put(r->path, r->bytes);
+	else
+		st->errors++;
+	st->total_bytes += r->bytes;
+	free_record(r);
 }
 
 int main(int argc, char **argv)
 {
 	long lines = argc > 1 ? atol(argv[1]) : 200000;
 	char buf[128];
-	unsigned long total_bytes = 0, errors = 0;
+	struct stats st = { 0, 0 };
 	for (long i = 0; i < lines; i++) {
 		make_line(buf, sizeof buf);
-		struct record *r = parse_line(buf);
-		table_add(r->path);
-		if (r->status == 200)
-			cache_put(r->path, r->bytes);
-		else
-			errors++;
-		total_bytes += r->bytes;
-		free_record(r);
+		handle_line(buf, &st);
 	}
-	unsigned long paths = 0;
-	for (int b = 0; b < NBUCKETS; b++)
-		for (struct counter *c = table[b]; c; c = c->next)
-			paths++;
-	printf("%ld lines, %lu distinct paths, %lu errors, %lu bytes served\n", lines, paths, errors, total_bytes);
+	unsigned long paths = write_report();
+	printf("%ld lines, %lu distinct paths, %lu errors, %lu bytes served\n", lines, paths, st.errors,
+	       st.total_bytes);
 	return 0;
 }

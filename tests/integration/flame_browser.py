@@ -400,6 +400,8 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--screenshot", help="also copy the screenshot here")
     ap.add_argument("--shot-svg", help="screenshot this SVG instead of the sample")
+    ap.add_argument("--shot-height", type=int, default=0,
+                    help="keep only the bottom N pixels (the root end) of a tall graph")
     ap.add_argument("--timeout", type=int, default=120)
     a = ap.parse_args()
 
@@ -495,8 +497,11 @@ def main():
         else:
             f = one(cdp, desc)
         cdp.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": centre(f)[0], "y": centre(f)[1]})
+        top = 0
+        if a.shot_height and a.shot_height < height:
+            top, height = height - a.shot_height, a.shot_height
         shot = cdp.call("Page.captureScreenshot", {"format": "png", "clip": {
-            "x": 0, "y": 0, "width": 1200, "height": height, "scale": 1}}, 30)
+            "x": 0, "y": top, "width": 1200, "height": height, "scale": 1}}, 30)
         png = base64.b64decode(shot.get("data", ""))
         w, h = struct.unpack(">II", png[16:24]) if len(png) > 24 else (0, 0)
         report(png[:8] == b"\x89PNG\r\n\x1a\n" and (w, h) == (1200, height) and len(png) > 5000,

@@ -9,7 +9,8 @@
 # screenshot is taken.  Chromium is installed with apt-get when missing and
 # we are root; otherwise the test is skipped.
 #
-#   sh tests/integration/flame_browser.sh [--screenshot OUT.png [FILE.svg]]
+#   [SHOT_HEIGHT=N] sh tests/integration/flame_browser.sh [--screenshot OUT.png [FILE.svg]]
+#   (SHOT_HEIGHT keeps only the bottom N pixels of a tall graph)
 #
 # The screenshot goes to a temporary directory unless --screenshot names a
 # file, so a test run never modifies the tree.  It shows the sample stacks,
@@ -54,7 +55,7 @@ fi
 start=$(date +%s)
 timeout -k 5 150 python3 "$here/flame_browser.py" --chromium "$chromium" --gen "$tmp/flame_gen" \
 	--folded "$here/flame_sample.folded" --workdir "$tmp" ${shot:+--screenshot "$shot"} \
-	${shot_svg:+--shot-svg "$shot_svg"}
+	${shot_svg:+--shot-svg "$shot_svg"} ${SHOT_HEIGHT:+--shot-height "$SHOT_HEIGHT"}
 rc=$?
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "not ok - browser: timed out"
