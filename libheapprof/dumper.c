@@ -157,6 +157,11 @@ static int needs_thread(void)
 			       (hp_cfg.trace && hp_cfg.trace_interval));
 }
 
+/* The thread starts at init whenever dumps may be asked for, so that even a
+ * single-threaded program blocked in a system call answers a signal.  Its
+ * price: glibc's malloc leaves its single-threaded paths once a second
+ * thread exists (about +18 instructions per malloc/free pair by callgrind,
+ * docs/performance.md).  HEAPPROF_SIGNAL=0 with no interval avoids it. */
 void hp_dumper_start(void)
 {
 	if (!needs_thread())
