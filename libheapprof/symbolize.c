@@ -83,6 +83,7 @@ struct sym_mod {
 	struct sym_curange *cu;
 	size_t ncu;
 	Dwarf_Addr bias;
+	int own_dwarf;          /* the module's own file carries .debug_info */
 };
 
 /* One PC range of a function (DW_TAG_subprogram) with code. */
@@ -364,6 +365,28 @@ static int sym_func_cmp(const void *a, const void *b)
 /* mod's state, built on first use: its function symbols, sorted.
  * Returns &sym_nomod when memory ran out.  Cost: one pass over the symbol
  * table and a sort, once per module. */
+/* Whether the module's own ELF file has DWARF.  File and line are read
+ * only from such modules: a separate debug file (libc6-dbg's, say) has its
+ * sections compressed, and inflating them cost 0.1 s and ~20 MiB at every
+ * dump for file:line inside system libraries (docs/performance.md).  Their
+ * symbol tables are still used for names. */
+static int sym_has_own_dwarf(Dwfl_Module *mod)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return 0;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL;) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			return 1;
+	}
+	return 0;
+}
+
 static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 {
 	void **ud = NULL;
@@ -379,6 +402,7 @@ static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 	}
 	s->mods[s->nmods++] = m;
 	*ud = m;
+	m->own_dwarf = sym_has_own_dwarf(mod);
 	int nsym = dwfl_module_getsymtab(mod);
 	if (nsym <= 1 || !(m->fn = malloc((size_t)nsym * sizeof m->fn[0])))
 		return m;
@@ -634,6 +658,8 @@ done:
  * libdw's lookup first (it needs .debug_aranges), then our index. */
 static Dwarf_Die *sym_find_cu(struct sym_mod *m, Dwfl_Module *mod, uintptr_t addr, Dwarf_Addr *bias)
 {
+	if (!m->own_dwarf)
+		return NULL;
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
 	if (cu)
 		return cu;
