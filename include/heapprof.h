@@ -53,8 +53,9 @@ struct heapprof_stats {
 /*
  * Fills *st with the totals so far.  The byte and call counts are exact but
  * per-thread counters are folded in batches (64 calls or 256 KiB), so another
- * running thread's last few calls may not show yet; a thread's counts are
- * complete once it has exited.  Counting every call costs a function call
+ * running thread's last few calls may not show yet; the calling thread's
+ * own calls always do, and a thread's counts are complete once it has
+ * exited.  Counting every call costs a function call
  * per malloc and free, so it is on only with HEAPTRACE=1 or HEAPPROF_STATS=1
  * (st->counting says which); the sample and profiler fields are always kept.
  * Returns 0, or -EINVAL if st is NULL.

@@ -102,6 +102,8 @@ void hp_trace_free(struct hp_thread *t, void *p)
 	hp_trace_free_size(t, hp_usable_size(p));
 }
 
+static void stats_read(struct heapprof_stats *st);
+
 /* ---- formatting without stdio ---- */
 
 struct line {
@@ -200,7 +202,7 @@ void hp_trace_line(const char *reason, const char *path)
 		errno = e;
 		return;
 	}
-	heapprof_stats(&st);
+	stats_read(&st);
 	int64_t now = hp_mono_ns();
 	int64_t since = now - hp_g.start_mono_ns;
 	int64_t dt = now - tr.last_mono;
@@ -281,10 +283,10 @@ void hp_trace_atfork_child(void)
 	pthread_mutex_init(&tr.line_lock, NULL);
 }
 
-HP_EXPORT int heapprof_stats(struct heapprof_stats *st)
+/* The totals as folded so far; no flush (hp_trace_line calls this with
+ * line_lock held, and a flush may want to print a growth line). */
+static void stats_read(struct heapprof_stats *st)
 {
-	if (!st)
-		return -EINVAL;
 	memset(st, 0, sizeof *st);
 	st->counting = hp_g.tracing;
 	st->allocs = __atomic_load_n(&tr.allocs, __ATOMIC_RELAXED);
@@ -297,5 +299,18 @@ HP_EXPORT int heapprof_stats(struct heapprof_stats *st)
 	st->samples_dropped = __atomic_load_n(&hp_g.dropped, __ATOMIC_RELAXED);
 	st->profiler_bytes = hp_ialloc_bytes();
 	st->rate = hp_cfg.rate;
+}
+
+HP_EXPORT int heapprof_stats(struct heapprof_stats *st)
+{
+	if (!st)
+		return -EINVAL;
+	if (hp_g.tracing) {
+		/* The caller's own pending batch, so its view is exact. */
+		int e = errno;
+		hp_trace_flush(&hp_self);
+		errno = e;
+	}
+	stats_read(st);
 	return 0;
 }
