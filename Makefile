@@ -48,6 +48,10 @@ $(B)/.deps: scripts/deps.sh
 	$(Q)sh scripts/deps.sh
 	$(Q)touch $@
 
+# The code between malloc and the unwinder keeps frame pointers, so that
+# HEAPPROF_UNWIND=fp finds an unbroken chain (it costs malloc a push/pop).
+$(B)/lib/interpose.o $(B)/lib/core.o $(B)/lib/stack.o: LIB_CFLAGS += -fno-omit-frame-pointer
+
 $(B)/lib/%.o: libheapprof/%.c libheapprof/hp.h libheapprof/profile.h include/heapprof.h | $(B)/.deps
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")

@@ -24,7 +24,7 @@ struct hp_config hp_cfg = {
 	.follow = 1,
 };
 
-enum kind { U64, INT, BOOL, STR, SIG };
+enum kind { U64, INT, BOOL, STR, SIG, UNWIND };
 static const struct opt {
 	const char *name;
 	enum kind kind;
@@ -48,6 +48,7 @@ static const struct opt {
 	{ "HEAPPROF_PEAK_GROWTH", U64, &hp_cfg.peak_growth, 1, 100000 },
 	{ "HEAPPROF_FOLLOW", BOOL, &hp_cfg.follow, 0, 1 },
 	{ "HEAPPROF_HTTP", STR, &hp_cfg.http, 0, 0 },
+	{ "HEAPPROF_UNWIND", UNWIND, &hp_cfg.unwind_fp, 0, 0 },
 	{ "HEAPPROF_HTTP_FILE", STR, &hp_cfg.http_file, 0, 0 },
 };
 
@@ -115,6 +116,14 @@ void hp_config_load(void)
 				*(int *)o->dst = sig;
 			break;
 		}
+		case UNWIND:    /* "dwarf" (libunwind) or "fp" (frame pointers) */
+			if (!strcmp(s, "fp"))
+				*(int *)o->dst = 1;
+			else if (!strcmp(s, "dwarf"))
+				*(int *)o->dst = 0;
+			else
+				bad = 1;
+			break;
 		case BOOL:
 			if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "true"))
 				*(int *)o->dst = 1;

@@ -52,6 +52,7 @@ struct hp_config {
 	int follow;             /* HEAPPROF_FOLLOW (default 1): profile exec'd children */
 	const char *http;       /* HEAPPROF_HTTP=ADDR:PORT or NULL */
 	const char *http_file;  /* HEAPPROF_HTTP_FILE or NULL */
+	int unwind_fp;          /* HEAPPROF_UNWIND=fp: walk frame pointers, not DWARF */
 };
 extern struct hp_config hp_cfg;
 void hp_config_load(void);
