@@ -55,6 +55,18 @@ static inline int64_t sat_abs(int64_t v)
 /* Exit codes (STYLE.md): success, failure, usage error. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
+/* ---- cmd_top.c ---- */
+/* The options of `top`, which `diff` shares. */
+struct top_opts {
+	long long nodes;        /* rows to show, 0 = all */
+	int cum, lines, exact;
+	const char *sample;     /* --sample, or NULL */
+};
+/* Parses argv's options into *o (defaults first): returns -1 when the command
+ * should go on with argv[optind...], else the exit status to return (help
+ * printed: EXIT_OK; bad option: EXIT_USAGE, message printed). */
+int top_parse_opts(int argc, char **argv, const char *help, struct top_opts *o);
+
 /* ---- common.c ---- */
 /* Prints "heapprof: <message>" and a newline on stderr, in one write. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -78,6 +90,10 @@ int cli_load(const char *path, struct pprof_profile *p);
  * none, so a CPU profile is refused with the list of what it holds.
  */
 int cli_sample_index(const char *path, const struct pprof_profile *p, const char *want);
+/* cli_load, then cli_sample_index with want = sample: returns the sample
+ * index, or -1 after printing the one-line error and leaving *p empty
+ * (nothing to free).  On success free p with pprof_free. */
+int cli_open(const char *path, const char *sample, struct pprof_profile *p);
 /* Formats v for people: bytes in B/KiB/MiB/GiB/TiB, nanoseconds in
  * ns/us/ms/s, anything else as an integer; exact prints the plain integer.
  * sign forces a leading '+' on positive values (for changes).  Returns buf. */

@@ -44,34 +44,11 @@ static int change_cmp(const void *a, const void *b)
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "cum", no_argument, NULL, 'c' },
-		{ "lines", no_argument, NULL, 'l' },
-		{ "sample", required_argument, NULL, 's' },
-		{ "exact", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	long long nodes = 20;
-	int cum = 0, lines = 0, exact = 0, c, rc = EXIT_FAIL;
-	const char *sample = NULL;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (cli_parse_int(optarg, 0, 1000000000, &nodes))
-				return cli_usage(argv[0], "-n wants a count, not '%s'", optarg);
-			break;
-		case 'c': cum = 1; break;
-		case 'l': lines = 1; break;
-		case 's': sample = optarg; break;
-		case 'x': exact = 1; break;
-		case 'h': return cli_help(diff_help);
-		default: return cli_bad_option(argv[0], argv, c);
-		}
-	}
+	struct top_opts o;
+	int rc = top_parse_opts(argc, argv, diff_help, &o);
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_FAIL;
 	if (argc - optind != 2)
 		return cli_usage(argv[0], "diff needs two profile files, BASE and NEW");
 	const char *bpath = argv[optind], *npath = argv[optind + 1];
@@ -80,9 +57,9 @@ int cmd_diff(int argc, char **argv)
 	struct fnodeset bf = { 0 }, nf = { 0 };
 	struct strmap names = { 0 };
 	struct change *ch = NULL;
-	if (cli_load(bpath, &bp) || cli_load(npath, &np))
+	if (cli_load(bpath, &bp))
 		goto out;
-	int nsi = cli_sample_index(npath, &np, sample);
+	int nsi = cli_open(npath, o.sample, &np);
 	if (nsi < 0)
 		goto out;
 	/* The same type in both, by name, whatever BASE's default is. */
@@ -95,7 +72,7 @@ int cmd_diff(int argc, char **argv)
 			bp.sample_type[bsi].unit, npath, unit);
 		goto out;
 	}
-	if (fnodes_build(&bf, &bp, bsi, lines) || fnodes_build(&nf, &np, nsi, lines))
+	if (fnodes_build(&bf, &bp, bsi, o.lines) || fnodes_build(&nf, &np, nsi, o.lines))
 		goto nomem;
 
 	/* Join by name: one change row per function seen in either. */
@@ -110,7 +87,7 @@ int cmd_diff(int argc, char **argv)
 			if (k < 0)
 				goto nomem;
 			ch[k].name = names.keys[k];
-			int64_t v = cum ? fs->v[i].cum : fs->v[i].flat;
+			int64_t v = o.cum ? fs->v[i].cum : fs->v[i].flat;
 			if (side)
 				ch[k].now = v;
 			else
@@ -126,20 +103,20 @@ int cmd_diff(int argc, char **argv)
 	char a[64], b[64], d[64];
 	int64_t delta = sat_sub(nf.total, bf.total);
 	printf("Type: %s\n", np.sample_type[nsi].type);
-	printf("Base: %s, total %s\n", bpath, cli_fmt(a, sizeof a, bf.total, unit, exact, 0));
-	printf("New:  %s, total %s\n", npath, cli_fmt(a, sizeof a, nf.total, unit, exact, 0));
-	printf("Change: %s", cli_fmt(a, sizeof a, delta, unit, exact, 1));
+	printf("Base: %s, total %s\n", bpath, cli_fmt(a, sizeof a, bf.total, unit, o.exact, 0));
+	printf("New:  %s, total %s\n", npath, cli_fmt(a, sizeof a, nf.total, unit, o.exact, 0));
+	printf("Change: %s", cli_fmt(a, sizeof a, delta, unit, o.exact, 1));
 	if (bf.total)
 		printf(" (%+.2f%%)", 100.0 * (double)delta / (double)bf.total);
 	printf("\n");
-	size_t shown = nodes == 0 || (size_t)nodes > n ? n : (size_t)nodes;
-	printf("Showing %zu of %zu changed %s, by %s value\n", shown, n, lines ? "lines" : "functions",
-	       cum ? "cum" : "flat");
-	printf("%12s %12s %12s  %s\n", "change", "base", "new", lines ? "line" : "function");
+	size_t shown = o.nodes == 0 || (size_t)o.nodes > n ? n : (size_t)o.nodes;
+	printf("Showing %zu of %zu changed %s, by %s value\n", shown, n, o.lines ? "lines" : "functions",
+	       o.cum ? "cum" : "flat");
+	printf("%12s %12s %12s  %s\n", "change", "base", "new", o.lines ? "line" : "function");
 	for (size_t i = 0; i < shown; i++)
-		printf("%12s %12s %12s  %s\n", cli_fmt(a, sizeof a, sat_sub(ch[i].now, ch[i].base), unit, exact, 1),
-		       cli_fmt(b, sizeof b, ch[i].base, unit, exact, 0), cli_fmt(d, sizeof d, ch[i].now, unit, exact, 0),
-		       ch[i].name);
+		printf("%12s %12s %12s  %s\n", cli_fmt(a, sizeof a, sat_sub(ch[i].now, ch[i].base), unit, o.exact, 1),
+		       cli_fmt(b, sizeof b, ch[i].base, unit, o.exact, 0),
+		       cli_fmt(d, sizeof d, ch[i].now, unit, o.exact, 0), ch[i].name);
 	if (fflush(stdout) || ferror(stdout)) {
 		cli_err("cannot write the report: output error");
 		goto out;

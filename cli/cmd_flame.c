@@ -143,16 +143,12 @@ int cmd_flame(int argc, char **argv)
 	char *outpath = NULL, *tmp = NULL;
 	FILE *f = NULL;
 
-	if (cli_load(path, &p))
-		goto out;
-	int si = cli_sample_index(path, &p, sample);
+	int si = cli_open(path, sample, &p);
 	if (si < 0)
 		goto out;
 	const char *type = p.sample_type[si].type, *unit = p.sample_type[si].unit;
 	if (basepath) {
-		if (cli_load(basepath, &bp))
-			goto out;
-		int bsi = cli_sample_index(basepath, &bp, type);
+		int bsi = cli_open(basepath, type, &bp);
 		if (bsi < 0)
 			goto out;
 		if (strcmp(bp.sample_type[bsi].unit, unit) != 0) {

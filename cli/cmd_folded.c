@@ -57,13 +57,9 @@ int cmd_folded(int argc, char **argv)
 	const char *path = argv[optind];
 
 	struct pprof_profile p;
-	if (cli_load(path, &p))
+	int si = cli_open(path, sample, &p);
+	if (si < 0)
 		return EXIT_FAIL;
-	int si = cli_sample_index(path, &p, sample);
-	if (si < 0) {
-		pprof_free(&p);
-		return EXIT_FAIL;
-	}
 	struct stackset s = { 0 };
 	int rc = EXIT_OK;
 	if (stacks_add(&s, &p, si, 0)) {

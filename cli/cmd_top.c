@@ -56,7 +56,7 @@ static void print_header(const char *path, const struct pprof_profile *p, int si
 	}
 }
 
-int cmd_top(int argc, char **argv)
+int top_parse_opts(int argc, char **argv, const char *help, struct top_opts *o)
 {
 	static const struct option opts[] = {
 		{ "nodes", required_argument, NULL, 'n' },
@@ -67,65 +67,69 @@ int cmd_top(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	long long nodes = 20;
-	int cum = 0, lines = 0, exact = 0, c;
-	const char *sample = NULL;
+	int c;
 
+	*o = (struct top_opts){ .nodes = 20 };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (cli_parse_int(optarg, 0, 1000000000, &nodes))
+			if (cli_parse_int(optarg, 0, 1000000000, &o->nodes))
 				return cli_usage(argv[0], "-n wants a count, not '%s'", optarg);
 			break;
-		case 'c': cum = 1; break;
-		case 'l': lines = 1; break;
-		case 's': sample = optarg; break;
-		case 'x': exact = 1; break;
-		case 'h': return cli_help(top_help);
+		case 'c': o->cum = 1; break;
+		case 'l': o->lines = 1; break;
+		case 's': o->sample = optarg; break;
+		case 'x': o->exact = 1; break;
+		case 'h': return cli_help(help);
 		default: return cli_bad_option(argv[0], argv, c);
 		}
 	}
+	return -1;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_opts o;
+	int rc = top_parse_opts(argc, argv, top_help, &o);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage(argv[0], argc == optind ? "top needs a profile file" : "top takes one profile file");
 	const char *path = argv[optind];
 
 	struct pprof_profile p;
-	if (cli_load(path, &p))
+	int si = cli_open(path, o.sample, &p);
+	if (si < 0)
 		return EXIT_FAIL;
-	int si = cli_sample_index(path, &p, sample);
-	if (si < 0) {
-		pprof_free(&p);
-		return EXIT_FAIL;
-	}
 	struct fnodeset fs = { 0 };
-	if (fnodes_build(&fs, &p, si, lines)) {
+	if (fnodes_build(&fs, &p, si, o.lines)) {
 		cli_err("out of memory");
 		fnodes_free(&fs);
 		pprof_free(&p);
 		return EXIT_FAIL;
 	}
-	fnodes_sort(&fs, cum);
+	fnodes_sort(&fs, o.cum);
 
 	const char *unit = p.sample_type[si].unit;
-	size_t shown = nodes == 0 || (size_t)nodes > fs.n ? fs.n : (size_t)nodes;
+	size_t shown = o.nodes == 0 || (size_t)o.nodes > fs.n ? fs.n : (size_t)o.nodes;
 	int64_t shown_flat = 0;
 	for (size_t i = 0; i < shown; i++)
 		shown_flat = sat_add(shown_flat, fs.v[i].flat);
 	char a[64], b[64], d[64], e[64], f[64];
 
 	print_header(path, &p, si);
-	printf("Showing %zu of %zu %s: %s of %s total (%s)\n", shown, fs.n, lines ? "lines" : "functions",
-	       cli_fmt(a, sizeof a, shown_flat, unit, exact, 0), cli_fmt(b, sizeof b, fs.total, unit, exact, 0),
+	printf("Showing %zu of %zu %s: %s of %s total (%s)\n", shown, fs.n, o.lines ? "lines" : "functions",
+	       cli_fmt(a, sizeof a, shown_flat, unit, o.exact, 0), cli_fmt(b, sizeof b, fs.total, unit, o.exact, 0),
 	       cli_pct(d, sizeof d, shown_flat, fs.total));
-	printf("%12s %7s %7s %12s %7s  %s\n", "flat", "flat%", "sum%", "cum", "cum%", lines ? "line" : "function");
+	printf("%12s %7s %7s %12s %7s  %s\n", "flat", "flat%", "sum%", "cum", "cum%", o.lines ? "line" : "function");
 	int64_t sum = 0;
 	for (size_t i = 0; i < shown; i++) {
 		const struct fnode *n = &fs.v[i];
 		sum = sat_add(sum, n->flat);
-		printf("%12s %7s %7s %12s %7s  %s%s\n", cli_fmt(a, sizeof a, n->flat, unit, exact, 0),
+		printf("%12s %7s %7s %12s %7s  %s%s\n", cli_fmt(a, sizeof a, n->flat, unit, o.exact, 0),
 		       cli_pct(b, sizeof b, n->flat, fs.total), cli_pct(d, sizeof d, sum, fs.total),
-		       cli_fmt(e, sizeof e, n->cum, unit, exact, 0), cli_pct(f, sizeof f, n->cum, fs.total), n->name,
+		       cli_fmt(e, sizeof e, n->cum, unit, o.exact, 0), cli_pct(f, sizeof f, n->cum, fs.total), n->name,
 		       fnode_inline_label(n));
 	}
 	fnodes_free(&fs);

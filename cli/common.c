@@ -123,6 +123,16 @@ int cli_sample_index(const char *path, const struct pprof_profile *p, const char
 	return -1;
 }
 
+int cli_open(const char *path, const char *sample, struct pprof_profile *p)
+{
+	if (cli_load(path, p))
+		return -1;
+	int si = cli_sample_index(path, p, sample);
+	if (si < 0)
+		pprof_free(p);
+	return si;
+}
+
 /* ---- numbers ---- */
 
 char *cli_fmt(char *buf, size_t len, int64_t v, const char *unit, int exact, int sign)

@@ -1,13 +1,13 @@
 # tests/integration/cli_common.sh - sourced by the cli_*.sh integration tests
 # of the `heapprof` command (tests/run.sh does not run *_common.sh itself).
 #
-# Sets ROOT, B, HP (the CLI), LIB (the real library, which may not exist),
-# and a scratch directory T removed at exit; clears HEAPPROF_* / HEAPTRACE* /
-# LD_PRELOAD so the caller's environment cannot change a test; gives `go`
-# writable caches when HOME is missing (CI).  Helpers:
-#   ok WHAT / not_ok WHAT [DETAIL...] / skip WHAT REASON   one result line
+# Everything in test_common.sh (ROOT, B, LIB (the real library, which may not
+# exist), the scratch directory T, a clean environment, ok/not_ok, run, rc),
+# plus HP (the CLI); gives `go` writable caches in the build tree when HOME is
+# missing (CI).  Helpers:
+#   skip WHAT REASON          a skipped result line
 #   check COND_STATUS WHAT [DETAIL...]  ok or not_ok from an exit status
-#   run TAG SECONDS CMD...    stdout, stderr, status in $T/TAG.out/.err/.rc
+#   show TAG                  status, start of stderr and stdout
 #   need_cli                  stop (one failure) when build/heapprof is missing
 #   go_profiles               Go heap profiles with a known pattern, written
 #                             by tests/integration/gen/heapgen.go with
@@ -20,50 +20,20 @@
 #   pprof ARGS...             go tool pprof, quietly
 #   finish                    exit 1 if any check failed, else 0 (scripts end with it)
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=${B:-build}
-case $B in /*) ;; *) B=$ROOT/$B ;; esac
+TEST_KIND=cli
+. "$(dirname "$0")/test_common.sh"
 HP=$B/heapprof
-LIB=$B/libheapprof.so
 GEN=$ROOT/tests/integration/gen
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/heapprof-cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-trap 'rm -rf "$T"; exit 130' INT TERM
-
-for v in $(env | sed -n 's/^\(HEAPPROF_[A-Za-z0-9_]*\)=.*/\1/p; s/^\(HEAPTRACE[A-Za-z0-9_]*\)=.*/\1/p'); do
-	unset "$v"
-done
-unset LD_PRELOAD
-if [ -z "$HOME" ] || [ ! -w "$HOME" ]; then
-	export GOCACHE="$B/tests/gocache" GOPATH="$B/tests/gopath"
-fi
+# In the build tree rather than T, so go_profiles builds heapgen once.
+go_caches "$B/tests"
 export GOFLAGS= GO111MODULE=auto
 
-ok() { echo "ok - $*"; }
 skip() { echo "ok - $1 # skip $2"; }
-FAILED=0
-not_ok() {
-	FAILED=1
-	echo "not ok - $1"
-	shift
-	for d in "$@"; do
-		printf '%s\n' "$d" | sed 's/^/#   /'
-	done
-}
 check() {
 	_st=$1
 	shift
 	if [ "$_st" = 0 ]; then ok "$1"; else not_ok "$@"; fi
 }
-
-run() {
-	_tag=$1 _secs=$2
-	shift 2
-	timeout -k 5 "$_secs" "$@" >"$T/$_tag.out" 2>"$T/$_tag.err" </dev/null
-	echo $? >"$T/$_tag.rc"
-}
-rc() { cat "$T/$1.rc"; }
 show() { echo "exit $(rc "$1"); stderr: $(head -c 600 "$T/$1.err"); stdout: $(head -c 300 "$T/$1.out")"; }
 
 need_cli() {

@@ -16,8 +16,10 @@
 
 HTTP_CHECK="python3 $ROOT/tests/integration/http_check.py"
 HTTP_PIDS=""
-trap 'for p in $HTTP_PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-trap 'for p in $HTTP_PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; exit 130' INT TERM
+cleanup() {
+	for p in $HTTP_PIDS; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
 
 http_start() {
 	_tag=$1
@@ -58,6 +60,12 @@ http_wait_exit() {
 		_i=$((_i + 1))
 	done
 	if kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*zombie' "/proc/$1/status" 2>/dev/null; then
+		# A hang is a bug to diagnose: keep every thread's stack.
+		if command -v gdb >/dev/null 2>&1; then
+			timeout 30 gdb -p "$1" -batch -ex 'thread apply all bt' >"$T/hang.$1.txt" 2>&1
+			echo "# process $1 did not exit; its threads:"
+			grep -E '^(Thread|#)' "$T/hang.$1.txt" | head -60 | sed 's/^/#   /'
+		fi
 		kill -9 "$1" 2>/dev/null
 		wait "$1" 2>/dev/null
 		RC=124

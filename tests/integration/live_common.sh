@@ -1,16 +1,14 @@
 # tests/integration/live_common.sh - sourced by the live_*.sh and trace_*.sh
 # tests (tests/run.sh does not run *_common.sh files itself).
 #
-# Sets ROOT, B, LIB, PROGS, SRC, CLI (build/heapprof), PP (the profile
-# reader, live_pprof.py over `go tool pprof`) and a scratch directory T that
-# is removed at exit, with every process started through `bg` killed too.
-# Clears every HEAPPROF_* / HEAPTRACE* variable and LD_PRELOAD so the
-# caller's environment cannot change a test; gives `go` a writable HOME and
-# cache when there is none (CI).  Helpers:
-#   ok WHAT / not_ok WHAT [DETAIL...]   one result line (details as "#" lines)
+# Everything in test_common.sh (ROOT, B, LIB, PROGS, SRC, the scratch
+# directory T, a clean environment, ok/not_ok, run, preload, rc, need_lib,
+# need_progs), plus CLI (build/heapprof) and PP (the profile reader,
+# live_pprof.py over `go tool pprof`); every process started through `bg` is
+# killed at exit too.  Gives `go` a writable HOME and cache when there is
+# none (CI).  Helpers:
 #   check WHAT CONDITION...             ok/not_ok on the exit status of CONDITION
-#   run TAG SECONDS CMD...              stdout/stderr/status in $T/TAG.{out,err,rc}
-#   preload TAG SECONDS [VAR=VALUE...] PROG [ARGS...]   run under LD_PRELOAD=$LIB
+#   show TAG                            status, start of stdout and stderr
 #   bg TAG SECONDS FD [VAR=VALUE...] PROG [ARGS...]
 #                                       start PROG preloaded in the background,
 #                                       stdin a FIFO held open on file descriptor
@@ -19,18 +17,12 @@
 #   bg_wait TAG SECONDS                 wait for it; status in $T/TAG.rc (124 = killed)
 #   wait_line FILE REGEX SECONDS        poll until a line of FILE matches (0) or time out (1)
 #   wait_files DIR GLOB COUNT SECONDS   poll until COUNT files match DIR/GLOB
-#   need_lib / need_progs NAME...       fail early when something is not built
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=${B:-build}
-case $B in /*) ;; *) B=$ROOT/$B ;; esac
-LIB=$B/libheapprof.so
-PROGS=$B/tests/progs
-SRC=$ROOT/tests/progs
+TEST_KIND=live
+. "$(dirname "$0")/test_common.sh"
 CLI=$B/heapprof
 PP="python3 $ROOT/tests/integration/live_pprof.py"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/heapprof-live.XXXXXX") || exit 1
 # Each `bg` program runs under timeout(1), which leads its own process
 # group: killing that group ends the program and nothing else.
 cleanup() {
@@ -39,13 +31,6 @@ cleanup() {
 	done
 	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
-
-for v in $(env | sed -n 's/^\(HEAPPROF_[A-Za-z0-9_]*\)=.*/\1/p; s/^\(HEAPTRACE[A-Za-z0-9_]*\)=.*/\1/p'); do
-	unset "$v"
-done
-unset LD_PRELOAD
 
 if [ -z "$HOME" ] || [ ! -w "$HOME" ]; then
 	export HOME="$T/home"
@@ -53,38 +38,11 @@ if [ -z "$HOME" ] || [ ! -w "$HOME" ]; then
 fi
 [ -n "$GOCACHE" ] || export GOCACHE="$T/gocache"
 
-FAILED=0
-ok() { echo "ok - $*"; }
-
-not_ok() {
-	FAILED=1
-	echo "not ok - $1"
-	shift
-	for _d in "$@"; do
-		printf '%s\n' "$_d" | sed 's/^/#   /'
-	done
-}
-
 check() {
 	_what=$1
 	shift
 	if "$@"; then ok "$_what"; else not_ok "$_what"; fi
 }
-
-run() {
-	_tag=$1 _secs=$2
-	shift 2
-	timeout -k 5 "$_secs" "$@" >"$T/$_tag.out" 2>"$T/$_tag.err" </dev/null
-	echo $? >"$T/$_tag.rc"
-}
-
-preload() {
-	_tag=$1 _secs=$2
-	shift 2
-	run "$_tag" "$_secs" env LD_PRELOAD="$LIB" "$@"
-}
-
-rc() { cat "$T/$1.rc"; }
 
 # show TAG: status and the start of stderr, for failure details.
 show() { echo "exit $(rc "$1"); stdout: $(head -c 300 "$T/$1.out"); stderr: $(head -c 600 "$T/$1.err")"; }
@@ -165,20 +123,4 @@ wait_files() {
 		_i=$((_i + 1))
 	done
 	return 1
-}
-
-need_lib() {
-	if [ ! -f "$LIB" ]; then
-		not_ok "$LIB is built (run make)"
-		exit 1
-	fi
-}
-
-need_progs() {
-	for _p in "$@"; do
-		if [ ! -x "$PROGS/$_p" ]; then
-			not_ok "$PROGS/$_p is built (run make test-progs)"
-			exit 1
-		fi
-	done
 }
