@@ -151,7 +151,7 @@ struct prof {
  * whose pointer is at arrp (any T **: read and written with memcpy, which
  * may touch any object).  Doubles.  Returns 0, or -1 with the array
  * unchanged. */
-static int prof_grow(void *arrp, size_t elem, size_t n, size_t *cap)
+int hp_grow(void *arrp, size_t elem, size_t n, size_t *cap)
 {
 	if (n < *cap)
 		return 0;
@@ -193,7 +193,7 @@ static int64_t prof_strn(struct prof *p, const char *s, size_t len)
 	int64_t v = hp_htab_find(&p->strtab, h, prof_str_eq, &k);
 	if (v >= 0)
 		return v;
-	if (p->err || prof_grow(&p->str, sizeof *p->str, p->nstr, &p->capstr))
+	if (p->err || hp_grow(&p->str, sizeof *p->str, p->nstr, &p->capstr))
 		goto oom;
 	char *c = malloc(len + 1);
 	if (!c)
@@ -243,7 +243,7 @@ static uint64_t prof_function(struct prof *p, const struct hp_symframe *f)
 	int64_t v = hp_htab_find(&p->fntab, h, prof_fn_eq, &k);
 	if (v >= 0)
 		return (uint64_t)v + 1;
-	if (p->err || prof_grow(&p->fn, sizeof *p->fn, p->nfn, &p->capfn) ||
+	if (p->err || hp_grow(&p->fn, sizeof *p->fn, p->nfn, &p->capfn) ||
 	    hp_htab_add(&p->fntab, h, (uint32_t)p->nfn)) {
 		p->err = 1;
 		return 0;
@@ -286,7 +286,7 @@ static struct prof_map *prof_gone_map(struct prof *p, uint64_t addr)
 		if (addr >= p->gone[i].start && addr < p->gone[i].limit)
 			return &p->gone[i];
 	struct hp_modinfo mi;
-	if (!hp_modtab_find((uintptr_t)addr, &mi) || prof_grow(&p->gone, sizeof *p->gone, p->ngone, &p->capgone))
+	if (!hp_modtab_find((uintptr_t)addr, &mi) || hp_grow(&p->gone, sizeof *p->gone, p->ngone, &p->capgone))
 		return NULL;
 	struct prof_map *m = &p->gone[p->ngone++];
 	memset(m, 0, sizeof *m);
@@ -324,7 +324,7 @@ static uint64_t prof_location(struct prof *p, uint64_t addr)
 	int64_t v = hp_htab_find(&p->loctab, h, prof_loc_eq, &k);
 	if (v >= 0)
 		return (uint64_t)v + 1;
-	if (p->err || prof_grow(&p->loc, sizeof *p->loc, p->nloc, &p->caploc) ||
+	if (p->err || hp_grow(&p->loc, sizeof *p->loc, p->nloc, &p->caploc) ||
 	    hp_htab_add(&p->loctab, h, (uint32_t)p->nloc)) {
 		p->err = 1;
 		return 0;
@@ -465,7 +465,7 @@ static void prof_read_maps(struct prof *p)
 			path[len] = 0;
 			deleted = 1;
 		}
-		if (prof_grow(&p->map, sizeof *p->map, p->nmap, &p->capmap)) {
+		if (hp_grow(&p->map, sizeof *p->map, p->nmap, &p->capmap)) {
 			p->err = 1;
 			break;
 		}
@@ -574,7 +574,7 @@ static void prof_valuetype(struct prof *p, unsigned f, const char *type, const c
 static void prof_sample(struct prof *p, const struct hp_prof_sample *s, uint64_t rate,
 			int64_t key_bytes)
 {
-	if (prof_grow(&p->ids, sizeof *p->ids, s->npcs, &p->capids)) {
+	if (hp_grow(&p->ids, sizeof *p->ids, s->npcs, &p->capids)) {
 		p->err = 1;
 		return;
 	}

@@ -87,6 +87,10 @@ int64_t hp_htab_find(const struct hp_htab *t, uint64_t h, hp_htab_eq eq, const v
 int hp_htab_add(struct hp_htab *t, uint64_t h, uint32_t value);
 void hp_htab_free(struct hp_htab *t);
 uint64_t hp_hash_bytes(const void *p, size_t n);
+/* Makes room for element n of the malloc'd array whose pointer is at arrp
+ * (any T **), elements of size elem, doubling *cap.  0, or -1 with the
+ * array unchanged. */
+int hp_grow(void *arrp, size_t elem, size_t n, size_t *cap);
 static inline uint64_t hp_hash_u64(uint64_t x)
 {
 	/* splitmix64's finalizer: every input bit reaches every output bit */

@@ -139,24 +139,6 @@ struct hp_sym {
  * nothing to build (so it is never written). */
 static struct sym_mod sym_nomod = { .cus_built = 1 };
 
-/* Makes room for element n of an array of pointers whose own pointer is
- * at arrp (any T ***: read and written with memcpy, which may touch any
- * object).  Doubles.  Returns 0, or -1 with the array unchanged. */
-static int sym_grow(void *arrp, size_t n, size_t *cap)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 64;
-	void *old;
-	memcpy(&old, arrp, sizeof old);
-	void *q = realloc(old, nc * sizeof(void *));
-	if (!q)
-		return -1;
-	memcpy(arrp, &q, sizeof q);
-	*cap = nc;
-	return 0;
-}
-
 /* ---- the libdwfl callbacks ---- */
 
 /* Finds a module's separate debug file by build ID, locally only.  Returns
@@ -288,14 +270,8 @@ static int64_t sym_intern_idx(struct hp_sym *s, const char *str)
 		return v;
 	if (s->nstr >= UINT32_MAX - 1)
 		return -1;
-	if (s->nstr == s->capstr) {
-		size_t nc = s->capstr ? s->capstr * 2 : 64;
-		struct sym_str *a = realloc(s->str, nc * sizeof *a);
-		if (!a)
-			return -1;
-		s->str = a;
-		s->capstr = nc;
-	}
+	if (hp_grow(&s->str, sizeof *s->str, s->nstr, &s->capstr))
+		return -1;
 	char *c = strdup(str);
 	if (!c)
 		return -1;
@@ -396,7 +372,7 @@ static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 	if (*ud)
 		return *ud;
 	struct sym_mod *m = calloc(1, sizeof *m);
-	if (!m || sym_grow(&s->mods, s->nmods, &s->capmods)) {
+	if (!m || hp_grow(&s->mods, sizeof *s->mods, s->nmods, &s->capmods)) {
 		free(m);
 		return *ud = &sym_nomod;
 	}
@@ -569,7 +545,7 @@ static struct sym_cuidx *sym_cu_index(struct hp_sym *s, Dwarf_Die *cu)
 	int64_t v = hp_htab_find(&s->cutab, h, sym_cu_eq, &k);
 	if (v >= 0)
 		return s->cus[v];
-	if (s->ncus >= UINT32_MAX - 1 || sym_grow(&s->cus, s->ncus, &s->capcus))
+	if (s->ncus >= UINT32_MAX - 1 || hp_grow(&s->cus, sizeof *s->cus, s->ncus, &s->capcus))
 		return NULL;
 	struct sym_cuidx *x = calloc(1, sizeof *x);
 	if (!x)
@@ -866,7 +842,7 @@ static int sym_ent_eq(const void *ctx, uint32_t v)
 static void sym_cache_add(struct hp_sym *s, uint64_t h, uintptr_t addr,
 			  const struct hp_symframe *fr, int n)
 {
-	if (s->nent >= UINT32_MAX - 1 || sym_grow(&s->ent, s->nent, &s->capent))
+	if (s->nent >= UINT32_MAX - 1 || hp_grow(&s->ent, sizeof *s->ent, s->nent, &s->capent))
 		return;
 	struct sym_entry *e = malloc(sizeof *e + (size_t)n * sizeof fr[0]);
 	if (!e)
