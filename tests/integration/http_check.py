@@ -373,11 +373,15 @@ def check_listen(addr):
 
 
 def proc_gone(pid):
+    """Exited: a zombie, or reaped already.  The test shell reaps its child
+    at any moment, so the file can vanish between open and read (ESRCH, or
+    an empty read)."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+            fields = f.read().split(") ", 1)
+    except OSError:
         return True
+    return len(fields) < 2 or fields[1].split()[0] == "Z"
 
 
 def check_exit(addr, pid, limit):

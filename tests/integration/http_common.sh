@@ -52,14 +52,22 @@ http_start() {
 	done
 }
 
+# http_running PID: whether PID is still running (not exited, not a zombie).
+# One read of its State line: this shell reaps an exited child whenever it
+# waits for any command (the grep or sleep here included), so /proc/PID can
+# vanish between two looks; a missing file means it has exited.
+http_running() {
+	_st=$(sed -n 's/^State:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	case $_st in "" | Z*) return 1 ;; *) return 0 ;; esac
+}
+
 http_wait_exit() {
 	_i=0
-	while [ $_i -lt $(($2 * 10)) ] && kill -0 "$1" 2>/dev/null && \
-		! grep -q '^State:.*zombie' "/proc/$1/status" 2>/dev/null; do
+	while [ $_i -lt $(($2 * 10)) ] && http_running "$1"; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	if kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*zombie' "/proc/$1/status" 2>/dev/null; then
+	if http_running "$1"; then
 		# A hang is a bug to diagnose: keep every thread's stack.
 		if command -v gdb >/dev/null 2>&1; then
 			timeout 30 gdb -p "$1" -batch -ex 'thread apply all bt' >"$T/hang.$1.txt" 2>&1
