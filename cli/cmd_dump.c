@@ -101,6 +101,25 @@ static char proc_state(long pid)
 	return st;
 }
 
+/* How process pid treats signal sig, from the SigCgt and SigIgn masks of
+ * /proc/PID/status: 'c' caught (a handler is installed), 'i' ignored,
+ * 'd' default action, 0 when the file cannot be read. */
+static char sig_disposition(long pid, int sig)
+{
+	char *s;
+	if (read_proc(pid, "status", &s, NULL))
+		return 0;
+	char r = 0;
+	const char *cgt = strstr(s, "\nSigCgt:"), *ign = strstr(s, "\nSigIgn:");
+	if (cgt && ign) {
+		unsigned long long c = strtoull(cgt + 9, NULL, 16), i = strtoull(ign + 9, NULL, 16);
+		unsigned long long bit = 1ull << (sig - 1);
+		r = c & bit ? 'c' : i & bit ? 'i' : 'd';
+	}
+	free(s);
+	return r;
+}
+
 /* A signal given as a number, "USR1" or "SIGUSR1" (any case).  Returns the
  * number, 0 for "0" (dumps off), or -1 when it names no signal. */
 static int parse_signal(const char *s)
@@ -311,6 +330,31 @@ int cmd_dump(int argc, char **argv)
 		goto out;
 	}
 
+	/* Never send a signal nobody catches: its default action would end
+	 * the program.  Right after start-up the library may be mapped and
+	 * not yet have installed its handler, so wait for it a little. */
+	double deadline = now() + timeout, nap = 0.005;
+	char disp;
+	while ((disp = sig_disposition(pid, sig)) == 'd' && now() < deadline) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (disp != 'c') {
+		char name[32];
+		if (sigabbrev_np(sig))
+			snprintf(name, sizeof name, "SIG%s", sigabbrev_np(sig));
+		else
+			snprintf(name, sizeof name, "signal %d", sig);
+		if (disp == 0)
+			cli_err("no process with pid %ld", pid);
+		else if (disp == 'i')
+			cli_err("process %ld ignores %s, heapprof's dump signal: no dump taken", pid, name);
+		else
+			cli_err("process %ld does not catch %s after %g s (the library has not started?): "
+				"not sent, it would end the program", pid, name, timeout);
+		goto out;
+	}
+
 	if (kill((pid_t)pid, sig)) {
 		e = errno;
 		if (e == ESRCH)
@@ -321,7 +365,7 @@ int cmd_dump(int argc, char **argv)
 	}
 
 	char lasterr[512] = "";
-	double deadline = now() + timeout, nap = 0.005;
+	deadline = now() + timeout;
 	for (;;) {
 		snap_free(&now_);
 		if (snap_take(&now_, dir, base, pid, 0) == 0) {

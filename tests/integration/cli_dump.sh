@@ -114,21 +114,39 @@ check "$([ "$(rc x)" = 1 ] && one_line x && grep -q 'signal dumps turned off' "$
 	"HEAPPROF_SIGNAL=0 in the target: one-line error" "$(show x)"
 stop_fake
 
-# The target dies of the signal (nothing handles SIGUSR1 here).
+# A signal nothing catches (the stand-in handles USR2 only) is never sent:
+# its default action would end the target.
 start_fake k copy USR2 HEAPPROF_SIGNAL=USR1 HEAPPROF_OUT="$T/k/x.%p.%n.pb.gz"
-run k 20 "$HP" dump --timeout 5 "$FPID"
-check "$([ "$(rc k)" = 1 ] && one_line k && grep -q "process $FPID exited before writing a profile" "$T/k.err"; echo $?)" \
-	"a target that dies of the signal: one-line error" "$(show k)"
+run k 20 "$HP" dump --timeout 0.5 "$FPID"
+check "$([ "$(rc k)" = 1 ] && one_line k && grep -q "process $FPID does not catch SIGUSR1 after 0.5 s" "$T/k.err" &&
+	kill -0 "$FPID"; echo $?)" \
+	"a signal the target does not catch: one-line error, not sent, the target lives" "$(show k)"
 stop_fake
+
+# ... nor one it ignores (an ignored signal stays ignored across exec).
+env LD_PRELOAD="$FAKE_LIB" sh -c 'trap "" USR2; exec sleep 30' &
+ipid=$!
+for _i in $(seq 100); do
+	[ "$(cat "/proc/$ipid/comm" 2>/dev/null)" = sleep ] && grep -q libheapprof "/proc/$ipid/maps" && break
+	sleep 0.05
+done
+run ig 20 "$HP" dump "$ipid"
+check "$([ "$(rc ig)" = 1 ] && one_line ig && grep -q "process $ipid ignores SIGUSR2, heapprof's dump signal" "$T/ig.err" &&
+	kill -0 "$ipid"; echo $?)" \
+	"a target that ignores the signal: one-line error" "$(show ig)"
+kill "$ipid" 2>/dev/null
+wait "$ipid" 2>/dev/null
 
 # The real library: live dumps of a running program.
 if [ -f "$LIB" ]; then
 	mkdir -p "$T/live"
 	env LD_PRELOAD="$LIB" HEAPPROF_RATE=1 HEAPPROF_OUT="$T/live/sleep.%p.%n.pb.gz" sleep 30 &
 	lpid=$!
+	# Only until the library is mapped, not until it has started: the
+	# CLI must wait for the handler rather than kill the program.
 	for _i in $(seq 100); do
 		grep -q libheapprof "/proc/$lpid/maps" 2>/dev/null && break
-		sleep 0.05
+		sleep 0.01
 	done
 	run l1 20 "$HP" dump "$lpid"
 	f1=$(cat "$T/l1.out")
