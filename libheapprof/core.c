@@ -124,8 +124,6 @@ void hp_alloc_slow(void *p, size_t n)
 		hp_init();
 	if (HP_UNLIKELY(!t->rng))
 		thread_setup(t);
-	if (HP_UNLIKELY(hp_dumper_needed))
-		hp_dumper_lazy_start();
 	if (hp_g.tracing) {
 		if (p)
 			hp_trace_alloc(t, p);
@@ -146,6 +144,8 @@ void hp_alloc_slow(void *p, size_t n)
 	if (p)
 		record_sample(p, n);
 out:
+	if (HP_UNLIKELY(hp_dumper_needed))
+		hp_dumper_lazy_start();        /* a signal that landed in this function */
 	errno = e;
 }
 

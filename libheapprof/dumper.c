@@ -10,6 +10,21 @@
  * dm.busy, which the exit hook also takes, so the process never exits
  * halfway through writing a file.
  *
+ * The thread is started only when it costs nothing or is needed: once a
+ * second thread exists, glibc's malloc leaves its single-threaded paths
+ * (arena locks, atomic fastbins: +18 instructions per malloc/free pair,
+ * 1.50x -> 1.18x on a deep-stack workload, docs/performance.md), so a
+ * single-threaded program should not pay for a thread that only waits.
+ * It starts at init when periodic work needs it or the process already has
+ * threads; when the program creates its first thread (pthread_create is
+ * wrapped for this); or at the first dump signal.  A signal handler may not
+ * normally create a thread, but in a single-threaded process whose only
+ * thread was stopped in a blocking system call of libc (the idle server
+ * waiting in read() or poll() that a user wants to dump) it may: that
+ * thread holds none of the locks pthread_create takes and is not inside
+ * malloc (may_start_here).  Anywhere else the handler leaves the start to
+ * the thread's next allocation, and the byte waits in the pipe.
+ *
  * The program keeps control of its signals: our handler is installed only
  * if the signal still has its default action at init, with SA_RESTART so a
  * blocked read() in the program is restarted rather than failing with EINTR.
@@ -19,10 +34,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 int hp_dumper_needed;
@@ -40,15 +59,79 @@ static struct {
 	int64_t peak_ns;        /* when the peak copy was taken */
 	double peak_inuse;      /* est. in-use at that moment */
 	int64_t next_interval, next_tick;       /* CLOCK_MONOTONIC ns */
+	uintptr_t libc_lo, libc_hi;     /* libc's executable segment, for may_start_here */
 } dm = { .fd = { -1, -1 }, .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
 	 .peak_mark = 1.0 };
 
-static void on_signal(int sig)
+static void start_thread(void);
+
+/* Blocking system calls that SA_RESTART restarts: the kernel hands the
+ * handler their number in rax with rip back on the syscall instruction. */
+static int blocking_call(long nr)
+{
+	switch (nr) {
+	case SYS_read: case SYS_readv: case SYS_write: case SYS_writev:
+	case SYS_recvfrom: case SYS_recvmsg: case SYS_sendto: case SYS_sendmsg:
+	case SYS_accept: case SYS_accept4: case SYS_connect: case SYS_wait4:
+	case SYS_waitid: case SYS_flock: case SYS_msgrcv: case SYS_msgsnd:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Whether the signal handler may create the dumper thread itself: the
+ * process has one thread, it is not inside the profiler, and it was
+ * stopped at a system call instruction of libc that either failed with
+ * EINTR (only blocking calls do) or is a blocking call about to be
+ * restarted.  libc makes such calls while holding none of the locks that
+ * pthread_create takes, and malloc never makes them, so creating a thread
+ * there is as safe as from the program's own code.  A program handler that
+ * interrupted malloc and then blocked in one would defeat this; heapprof
+ * accepts that corner (docs/live.md). */
+static int may_start_here(const void *ucv)
+{
+#if defined(__x86_64__)
+	const ucontext_t *uc = ucv;
+	if (!uc || !__libc_single_threaded || hp_self.guard || !hp_g.ready)
+		return 0;
+	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	long ax = (long)uc->uc_mcontext.gregs[REG_RAX];
+	if (ip < dm.libc_lo + 2 || ip + 2 > dm.libc_hi)
+		return 0;       /* only libc's bytes are read, and they are mapped */
+	const unsigned char *c = (const unsigned char *)ip;
+	if (ax == -EINTR && c[-2] == 0x0f && c[-1] == 0x05)
+		return 1;
+	return c[0] == 0x0f && c[1] == 0x05 && blocking_call(ax);
+#else
+	(void)ucv;
+	return 0;
+#endif
+}
+
+static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
+	(void)si;
 	int e = errno;
 	if (dm.fd[1] >= 0)
 		(void)!write(dm.fd[1], "s", 1);         /* EAGAIN: a dump is already pending */
+	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE)) {
+		if (may_start_here(ucv)) {
+			int g = hp_guard_enter();
+			start_thread();
+			hp_guard_leave(g);
+		} else {
+			/* The next allocation of this thread takes the slow path
+			 * (a fresh countdown: the exponential is memoryless, so
+			 * sampling stays unbiased) and starts the thread there. */
+			__atomic_store_n(&hp_dumper_needed, 1, __ATOMIC_RELEASE);
+			if (!hp_self.guard) {
+				hp_self.rng = 0;
+				hp_self.countdown = 0;
+			}
+		}
+	}
 	errno = e;
 }
 
@@ -143,28 +226,42 @@ static void start_thread(void)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&dm.thread, &attr, dumper_main, NULL);
+	int r = hp_real_pthread_create(&dm.thread, &attr, dumper_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	dm.running = r == 0;
+	__atomic_store_n(&dm.running, r == 0, __ATOMIC_RELEASE);
 	if (r != 0)
 		hp_warn("cannot start the dumper thread: signal and periodic dumps are off");
 }
 
-static int needs_thread(void)
+/* Periodic work needs the thread from the start; so does nothing else, but
+ * a process that has threads already (or will have the HTTP server's)
+ * pays nothing more for one. */
+static int needs_thread_now(void)
 {
-	return hp_cfg.rate && (hp_cfg.signal || hp_cfg.interval ||
-			       (hp_cfg.trace && hp_cfg.trace_interval));
+	return hp_cfg.rate && (hp_cfg.interval || (hp_cfg.trace && hp_cfg.trace_interval) ||
+			       (hp_cfg.signal && (!__libc_single_threaded || hp_cfg.http)));
 }
 
-/* The thread starts at init whenever dumps may be asked for, so that even a
- * single-threaded program blocked in a system call answers a signal.  Its
- * price: glibc's malloc leaves its single-threaded paths once a second
- * thread exists (about +18 instructions per malloc/free pair by callgrind,
- * docs/performance.md).  HEAPPROF_SIGNAL=0 with no interval avoids it. */
+static int note_libc(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t a = (uintptr_t)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a >= lo && a < lo + ph->p_memsz) {
+			dm.libc_lo = lo;
+			dm.libc_hi = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void hp_dumper_start(void)
 {
-	if (!needs_thread())
+	if (!hp_cfg.rate || (!hp_cfg.signal && !needs_thread_now()))
 		return;
 	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
 		hp_warn("cannot create the dumper pipe: signal and periodic dumps are off");
@@ -173,45 +270,58 @@ void hp_dumper_start(void)
 	int64_t now = hp_mono_ns();
 	dm.next_interval = now + secs(hp_cfg.interval);
 	dm.next_tick = now + secs(hp_cfg.trace_interval);
+	dl_iterate_phdr(note_libc, (void *)(uintptr_t)&read);
 	if (hp_cfg.signal) {
 		struct sigaction sa, old;
 		if (sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
 		    !(old.sa_flags & SA_SIGINFO)) {
 			memset(&sa, 0, sizeof sa);
-			sa.sa_handler = on_signal;
-			sa.sa_flags = SA_RESTART;
+			sa.sa_sigaction = on_signal;
+			sa.sa_flags = SA_RESTART | SA_SIGINFO;
 			sigemptyset(&sa.sa_mask);
 			sigaction(hp_cfg.signal, &sa, NULL);
 		} else {
 			hp_warn("the program handles HEAPPROF_SIGNAL itself: signal dumps are off");
 		}
 	}
-	start_thread();
+	if (needs_thread_now())
+		start_thread();
+}
+
+/* pthread_create's wrapper, after the program created a thread: glibc is
+ * multi-threaded from now on, so the dumper thread is free. */
+void hp_dumper_program_threaded(void)
+{
+	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || dm.fd[1] < 0 || !hp_g.ready)
+		return;
+	__atomic_store_n(&hp_dumper_needed, 1, __ATOMIC_RELEASE);
+	hp_dumper_lazy_start();
 }
 
 /* A forked child has our handler and pipe but no thread: give it a pipe of
  * its own at once (or a signal to the child would wake the parent's
- * dumper), and a thread on its next slow-path event, outside the atfork
- * handler. */
+ * dumper).  A thread for periodic work starts on its next slow-path event,
+ * outside the atfork handler; for signals, as in any process (above). */
 void hp_dumper_atfork_child(void)
 {
 	pthread_mutex_init(&dm.busy, NULL);
 	pthread_mutex_init(&dm.peak_lock, NULL);
 	hp_dump_atfork_child();
-	if (!dm.running)
-		return;
 	dm.running = 0;
+	if (dm.fd[1] < 0)
+		return;
 	close(dm.fd[0]);
 	close(dm.fd[1]);
 	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0)
 		dm.fd[0] = dm.fd[1] = -1;
-	else
+	else if (needs_thread_now())
 		hp_dumper_needed = 1;
 }
 
 void hp_dumper_lazy_start(void)
 {
-	if (__atomic_exchange_n(&hp_dumper_needed, 0, __ATOMIC_ACQ_REL)) {
+	if (__atomic_exchange_n(&hp_dumper_needed, 0, __ATOMIC_ACQ_REL) &&
+	    !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) && dm.fd[0] >= 0) {
 		int g = hp_guard_enter();
 		start_thread();
 		hp_guard_leave(g);

@@ -31,6 +31,8 @@ int hp_boot_ready(void);               /* the real functions are resolved */
 void hp_boot_register(const void *p);  /* core.c: remember a bootstrap block */
 size_t hp_usable_size(void *p);        /* real malloc_usable_size, arena-aware */
 void hp_real_free(void *p);
+/* libc's pthread_create, for the profiler's own threads (not the wrapper). */
+int hp_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 
 /* ---- config.c: every HEAPPROF_* / HEAPTRACE* variable, read once ---- */
 struct hp_config {
@@ -231,7 +233,8 @@ void hp_dumper_atfork_prepare(void);
 void hp_dumper_atfork_parent(void);
 void hp_dumper_atfork_child(void);
 void hp_dumper_peak_check(void);     /* after a sample: copy the counters at a new peak */
-void hp_dumper_lazy_start(void);     /* slow paths: start a thread a forked child still lacks */
+void hp_dumper_lazy_start(void);     /* slow paths: start the thread if a signal or fork asked */
+void hp_dumper_program_threaded(void); /* the program created a thread: start ours too */
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 extern int hp_dumper_needed;
 

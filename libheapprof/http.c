@@ -1128,7 +1128,7 @@ void hp_http_start(void)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 512 << 10);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&thread, &attr, http_main, NULL);
+	int r = hp_real_pthread_create(&thread, &attr, http_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (r != 0) {

@@ -18,6 +18,7 @@
 #include "hp.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct hp_real {
 	void *(*valloc)(size_t);
 	void *(*pvalloc)(size_t);
 	size_t (*malloc_usable_size)(void *);
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 };
 
 static void *boot_malloc(size_t);
@@ -46,10 +48,12 @@ static void *boot_memalign(size_t, size_t);
 static void *boot_valloc(size_t);
 static void *boot_pvalloc(size_t);
 static size_t boot_malloc_usable_size(void *);
+static int boot_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 static struct hp_real real = {
 	boot_malloc, boot_free, boot_calloc, boot_realloc, boot_posix_memalign,
 	boot_aligned_alloc, boot_memalign, boot_valloc, boot_pvalloc, boot_malloc_usable_size,
+	boot_pthread_create,
 };
 
 /* ---- bootstrap: resolving the real functions ---- */
@@ -126,6 +130,7 @@ static int boot_resolve(void)
 	r.valloc = must_sym("valloc");
 	r.pvalloc = must_sym("pvalloc");
 	r.malloc_usable_size = must_sym("malloc_usable_size");
+	r.pthread_create = must_sym("pthread_create");
 	boot_resolving = 0;
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc) {
 		static const char msg[] = "heapprof: cannot find the real malloc\n";
@@ -139,6 +144,7 @@ static int boot_resolve(void)
 	if (!r.valloc) r.valloc = boot_valloc;
 	if (!r.pvalloc) r.pvalloc = boot_pvalloc;
 	if (!r.malloc_usable_size) r.malloc_usable_size = boot_malloc_usable_size;
+	if (!r.pthread_create) r.pthread_create = boot_pthread_create;
 	real = r;
 	atomic_store_explicit(&boot.state, 2, memory_order_release);
 	return 1;
@@ -233,6 +239,18 @@ static size_t boot_malloc_usable_size(void *p)
 	if (boot_resolve() && real.malloc_usable_size != boot_malloc_usable_size)
 		return real.malloc_usable_size(p);
 	return 0;
+}
+
+static int boot_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	if (boot_resolve() && real.pthread_create != boot_pthread_create)
+		return real.pthread_create(t, a, fn, arg);
+	return EAGAIN;  /* no libc pthread_create: nothing sane to call */
+}
+
+int hp_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	return real.pthread_create(t, a, fn, arg);
 }
 
 void hp_interpose_resolve(void)
@@ -351,4 +369,19 @@ HP_EXPORT size_t malloc_usable_size(void *p)
 	if (HP_UNLIKELY(p && hp_boot_owns(p)))
 		return boot_size(p);
 	return real.malloc_usable_size(p);
+}
+
+/* Not an allocator entry point: the program's first thread makes glibc
+ * multi-threaded, after which heapprof's dumper thread costs nothing more,
+ * so it is started then (dumper.c).  One predicted branch per thread
+ * created. */
+HP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	int r = real.pthread_create(t, a, fn, arg);
+	if (r == 0 && !hp_self.guard) {
+		int e = errno;
+		hp_dumper_program_threaded();
+		errno = e;
+	}
+	return r;
 }

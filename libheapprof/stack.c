@@ -152,8 +152,8 @@ static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max)
 		uintptr_t ret = fp[1], next = fp[0];
 		if (ret < 4096)
 			break;
-		if (leading && (in(&st.self, ret) || in_new(ret)))
-			;       /* still inside the profiler or operator new */
+		if (in(&st.self, ret) || (leading && in_new(ret)))
+			;       /* the profiler (see below), or still in operator new */
 		else {
 			leading = 0;
 			pcs[n++] = ret;
@@ -178,8 +178,12 @@ int hp_stack_capture(uintptr_t *pcs, int max)
 		i++;
 	while (i < n && in_new((uintptr_t)buf[i]))
 		i++;
+	/* Further frames of ours: only the pthread_create wrapper calls back
+	 * into the program, and what pthread_create allocates belongs to
+	 * libc's pthread_create and its caller, as without us. */
 	int d = 0;
 	for (; i < n && d < max; i++)
-		pcs[d++] = (uintptr_t)buf[i];
+		if (!in(&st.self, (uintptr_t)buf[i]))
+			pcs[d++] = (uintptr_t)buf[i];
 	return d;
 }

@@ -16,6 +16,12 @@
  *                -> "handler SIG"
  *   count        -> "caught N": signals the program's own handler has seen
  *   pid          -> "pid PID"
+ *   threads      -> "threads N": the process's threads (/proc/self/task,
+ *                read with getdents64 into a stack buffer: no allocation)
+ *   spin MS      compute for MS milliseconds without a system call or an
+ *                allocation, so a signal lands in the program's own code
+ *                -> "spun"
+ *   thread       start a thread that only waits -> "thread"
  *   exit         leave main normally, blocks still kept (as does end of
  *                input) -> "bye"
  *
@@ -25,10 +31,14 @@
  * Startup prints "ready".  Exit code 0 on "exit" or end of input.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BLOCK (64 << 10)
@@ -93,6 +103,62 @@ static void own_handler(int sig)
 	say("handler %ld\n", sig);
 }
 
+static void threads(void)
+{
+	char buf[4096];
+	long n = 0;
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		say_str("threads: cannot open /proc/self/task\n");
+		exit(7);
+	}
+	for (;;) {
+		long r = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (r <= 0)
+			break;
+		for (long o = 0; o < r;) {
+			const char *name = buf + o + 19;       /* d_ino, d_off, d_reclen, d_type */
+			unsigned short reclen;
+			memcpy(&reclen, buf + o + 16, sizeof reclen);
+			n += name[0] != '.';
+			o += reclen;
+		}
+	}
+	close(fd);
+	say("threads %ld\n", n);
+}
+
+static void spin(long ms)
+{
+	struct timespec t0, t;
+	volatile unsigned long x = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);     /* the vDSO: no system call */
+	do {
+		for (int i = 0; i < 100000; i++)
+			x += (unsigned long)i;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	say_str("spun\n");
+}
+
+static void *waiter(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void thread(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, waiter, NULL) != 0) {
+		say_str("thread: cannot create\n");
+		exit(8);
+	}
+	say_str("thread\n");
+}
+
 /* Reads one line from fd 0 into buf with read(2).  Returns its length,
  * 0 at end of input. */
 static size_t read_line(char *buf, size_t len)
@@ -133,6 +199,12 @@ int main(void)
 			say("caught %ld\n", (long)caught);
 		else if (!strcmp(line, "pid"))
 			say("pid %ld\n", (long)getpid());
+		else if (!strcmp(line, "threads"))
+			threads();
+		else if (!strncmp(line, "spin ", 5))
+			spin(atol(line + 5));
+		else if (!strcmp(line, "thread"))
+			thread();
 		else if (!strcmp(line, "exit"))
 			break;
 		else {
