@@ -114,6 +114,17 @@ static void record_sample(void *p, size_t n)
 	hp_guard_leave(g);
 }
 
+/* The return address of the interposed allocator call that led to
+ * hp_alloc_slow: one frame up.  Safe because every caller of hp_alloc_slow
+ * is in interpose.c or this file, built with frame pointers (Makefile). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wframe-address"
+static __attribute__((noinline)) uintptr_t allocator_caller(void)
+{
+	return (uintptr_t)__builtin_return_address(2);
+}
+#pragma GCC diagnostic pop
+
 void hp_alloc_slow(void *p, size_t n)
 {
 	struct hp_thread *t = &hp_self;
@@ -133,6 +144,14 @@ void hp_alloc_slow(void *p, size_t n)
 		}
 		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
 	} else {
+		if (HP_UNLIKELY(t->resume)) {
+			/* The dump-signal handler zeroed the countdown only to get
+			 * here: continue where it was, so no sample is added.  If
+			 * the fast path's store overwrote the zero, it is live. */
+			if (t->countdown == 0)
+				t->countdown = t->resume;
+			t->resume = 0;
+		}
 		if (n < t->countdown) {         /* first call on a new thread */
 			t->countdown -= n;
 			goto out;
@@ -144,8 +163,8 @@ void hp_alloc_slow(void *p, size_t n)
 	if (p)
 		record_sample(p, n);
 out:
-	if (HP_UNLIKELY(hp_dumper_needed))
-		hp_dumper_lazy_start();        /* a signal that landed in this function */
+	if (HP_UNLIKELY(__atomic_load_n(&hp_dumper_needed, __ATOMIC_ACQUIRE)))
+		hp_dumper_lazy_start(allocator_caller());
 	errno = e;
 }
 

@@ -36,9 +36,11 @@
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -60,20 +62,26 @@ static struct {
 	double peak_inuse;      /* est. in-use at that moment */
 	int64_t next_interval, next_tick;       /* CLOCK_MONOTONIC ns */
 	uintptr_t libc_lo, libc_hi;     /* libc's executable segment, for may_start_here */
+	uintptr_t rtld_lo, rtld_hi;     /* ld.so's: no thread is started from inside it */
+	int starting;           /* a start_thread is under way (claimed with a CAS) */
+	int forked_single;      /* a forked child: one thread, whatever glibc's flag says */
 } dm = { .fd = { -1, -1 }, .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
 	 .peak_mark = 1.0 };
 
 static void start_thread(void);
 
 /* Blocking system calls that SA_RESTART restarts: the kernel hands the
- * handler their number in rax with rip back on the syscall instruction. */
+ * handler their number in rax with rip back on the syscall instruction.
+ * Only calls that wait for input or for a child: libc writes while holding
+ * malloc's arena lock (malloc_stats and malloc_info print to a FILE under
+ * it), and a write blocked on a full pipe there would make pthread_create's
+ * calloc wait on that lock for ever. */
 static int blocking_call(long nr)
 {
 	switch (nr) {
-	case SYS_read: case SYS_readv: case SYS_write: case SYS_writev:
-	case SYS_recvfrom: case SYS_recvmsg: case SYS_sendto: case SYS_sendmsg:
-	case SYS_accept: case SYS_accept4: case SYS_connect: case SYS_wait4:
-	case SYS_waitid: case SYS_flock: case SYS_msgrcv: case SYS_msgsnd:
+	case SYS_read: case SYS_readv: case SYS_recvfrom: case SYS_recvmsg:
+	case SYS_accept: case SYS_accept4: case SYS_wait4: case SYS_waitid:
+	case SYS_msgrcv:
 		return 1;
 	default:
 		return 0;
@@ -83,17 +91,29 @@ static int blocking_call(long nr)
 /* Whether the signal handler may create the dumper thread itself: the
  * process has one thread, it is not inside the profiler, and it was
  * stopped at a system call instruction of libc that either failed with
- * EINTR (only blocking calls do) or is a blocking call about to be
- * restarted.  libc makes such calls while holding none of the locks that
- * pthread_create takes, and malloc never makes them, so creating a thread
- * there is as safe as from the program's own code.  A program handler that
- * interrupted malloc and then blocked in one would defeat this; heapprof
- * accepts that corner (docs/live.md). */
+ * EINTR (poll, epoll_wait, select, nanosleep, pause, sigsuspend: only
+ * waits do) or is one of the waits above, about to be restarted.  libc
+ * makes those calls holding none of the locks that pthread_create takes,
+ * and malloc never makes them, so creating a thread there is as safe as
+ * from the program's own code.  A program handler that interrupted malloc
+ * and then waited in one would defeat this; heapprof accepts that corner
+ * (docs/live.md).
+ *
+ * ucv is checked before it is read: a program that saved our handler and
+ * calls it as sa_handler(sig) passes garbage.  The kernel puts the
+ * ucontext a few words above the handler's frame, with its fpregs
+ * pointing a little further up; anything else is not trusted. */
 static int may_start_here(const void *ucv)
 {
 #if defined(__x86_64__)
 	const ucontext_t *uc = ucv;
-	if (!uc || !__libc_single_threaded || hp_self.guard || !hp_g.ready)
+	uintptr_t u = (uintptr_t)ucv, f = (uintptr_t)__builtin_frame_address(0);
+	if (u < f || u - f > 512 || (u & 7))
+		return 0;
+	uintptr_t fpregs = (uintptr_t)uc->uc_mcontext.fpregs;
+	if (fpregs <= u || fpregs - u > 4096)
+		return 0;
+	if (!(__libc_single_threaded || dm.forked_single) || hp_self.guard || !hp_g.ready)
 		return 0;
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	long ax = (long)uc->uc_mcontext.gregs[REG_RAX];
@@ -122,13 +142,15 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 			start_thread();
 			hp_guard_leave(g);
 		} else {
-			/* The next allocation of this thread takes the slow path
-			 * (a fresh countdown: the exponential is memoryless, so
-			 * sampling stays unbiased) and starts the thread there. */
+			/* The thread's next allocation takes the slow path, which
+			 * puts the countdown back (hp_alloc_slow: no sample is
+			 * added) and starts the thread.  At rate 1 and while
+			 * tracing every allocation goes there anyway. */
 			__atomic_store_n(&hp_dumper_needed, 1, __ATOMIC_RELEASE);
-			if (!hp_self.guard) {
-				hp_self.rng = 0;
-				hp_self.countdown = 0;
+			struct hp_thread *t = &hp_self;
+			if (!t->guard && !hp_g.tracing && t->countdown && !t->resume) {
+				t->resume = t->countdown;
+				t->countdown = 0;
 			}
 		}
 	}
@@ -219,6 +241,14 @@ static void *dumper_main(void *arg)
 
 static void start_thread(void)
 {
+	/* One starter only: the program's pthread_create, the handler and a
+	 * slow path can race, and the new thread itself may create threads
+	 * before `running` is set. */
+	int zero = 0;
+	if (!__atomic_compare_exchange_n(&dm.starting, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
+		return;         /* stays claimed: the thread exists */
 	sigset_t all, old;
 	pthread_attr_t attr;
 	sigfillset(&all);
@@ -230,6 +260,8 @@ static void start_thread(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	__atomic_store_n(&dm.running, r == 0, __ATOMIC_RELEASE);
+	if (r != 0)
+		__atomic_store_n(&dm.starting, 0, __ATOMIC_RELEASE);
 	if (r != 0)
 		hp_warn("cannot start the dumper thread: signal and periodic dumps are off");
 }
@@ -243,19 +275,30 @@ static int needs_thread_now(void)
 			       (hp_cfg.signal && (!__libc_single_threaded || hp_cfg.http)));
 }
 
-static int note_libc(struct dl_phdr_info *info, size_t size, void *arg)
+static void exec_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
-	(void)size;
-	uintptr_t a = (uintptr_t)arg;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a >= lo && a < lo + ph->p_memsz) {
-			dm.libc_lo = lo;
-			dm.libc_hi = lo + ph->p_memsz;
-			return 1;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			*lo = info->dlpi_addr + ph->p_vaddr;
+			*hi = *lo + ph->p_memsz;
 		}
 	}
+}
+
+/* libc by its file name (an address like &read would go through our GOT
+ * and could name another preload that wraps read), ld.so by AT_BASE. */
+static int note_modules(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (!strcmp(base, "libc.so.6") && !dm.libc_hi)
+		exec_range(info, &dm.libc_lo, &dm.libc_hi);
+	if (info->dlpi_addr && info->dlpi_addr == (ElfW(Addr))getauxval(AT_BASE))
+		exec_range(info, &dm.rtld_lo, &dm.rtld_hi);
 	return 0;
 }
 
@@ -270,7 +313,7 @@ void hp_dumper_start(void)
 	int64_t now = hp_mono_ns();
 	dm.next_interval = now + secs(hp_cfg.interval);
 	dm.next_tick = now + secs(hp_cfg.trace_interval);
-	dl_iterate_phdr(note_libc, (void *)(uintptr_t)&read);
+	dl_iterate_phdr(note_modules, NULL);
 	if (hp_cfg.signal) {
 		struct sigaction sa, old;
 		if (sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
@@ -292,10 +335,14 @@ void hp_dumper_start(void)
  * multi-threaded from now on, so the dumper thread is free. */
 void hp_dumper_program_threaded(void)
 {
+	dm.forked_single = 0;
 	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || dm.fd[1] < 0 || !hp_g.ready)
 		return;
-	__atomic_store_n(&hp_dumper_needed, 1, __ATOMIC_RELEASE);
-	hp_dumper_lazy_start();
+	/* Here, in the thread that created one, before pthread_create
+	 * returns to the program: the program cannot fork halfway through. */
+	int g = hp_guard_enter();
+	start_thread();
+	hp_guard_leave(g);
 }
 
 /* A forked child has our handler and pipe but no thread: give it a pipe of
@@ -308,18 +355,29 @@ void hp_dumper_atfork_child(void)
 	pthread_mutex_init(&dm.peak_lock, NULL);
 	hp_dump_atfork_child();
 	dm.running = 0;
+	dm.starting = 0;
+	/* glibc leaves __libc_single_threaded false in the child of a
+	 * multi-threaded parent; the child has one thread all the same. */
+	dm.forked_single = 1;
+	hp_dumper_needed = 0;
 	if (dm.fd[1] < 0)
 		return;
 	close(dm.fd[0]);
 	close(dm.fd[1]);
 	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0)
 		dm.fd[0] = dm.fd[1] = -1;
-	else if (needs_thread_now())
-		hp_dumper_needed = 1;
+	else
+		hp_dumper_needed = needs_thread_now();
 }
 
-void hp_dumper_lazy_start(void)
+/* caller: the return address of the allocator call that led here, or 0.
+ * Not from inside ld.so (dlopen's own allocations, or pthread_create's
+ * for a thread's TLS): its TLS tables may be half-updated there, and
+ * pthread_create reads them.  The flag then stays set for a later call. */
+void hp_dumper_lazy_start(uintptr_t caller)
 {
+	if (caller && caller >= dm.rtld_lo && caller < dm.rtld_hi)
+		return;
 	if (__atomic_exchange_n(&hp_dumper_needed, 0, __ATOMIC_ACQ_REL) &&
 	    !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) && dm.fd[0] >= 0) {
 		int g = hp_guard_enter();
@@ -330,6 +388,11 @@ void hp_dumper_lazy_start(void)
 
 void hp_dumper_atfork_prepare(void)
 {
+	/* Don't fork while another thread is inside pthread_create for the
+	 * dumper (its stack and TLS half set up): wait for it, briefly. */
+	for (int i = 0; i < 2000 && __atomic_load_n(&dm.starting, __ATOMIC_ACQUIRE) &&
+	     !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE); i++)
+		sched_yield();
 	/* Don't fork halfway through a dump: the child would inherit a
 	 * half-built buffer and a held lock. */
 	pthread_mutex_lock(&dm.busy);

@@ -69,6 +69,7 @@ struct hp_thread {
 	uint64_t countdown;     /* fast-path gate: the slow path runs when size >= countdown */
 	uint64_t sample_left;   /* while tracing (countdown held at 0): bytes to the next sample */
 	uint64_t rng;           /* splitmix64 state; 0 = thread not set up yet */
+	uint64_t resume;        /* countdown the dump-signal handler zeroed to reach the slow path */
 	int guard;              /* > 0 while the profiler itself is running on this thread */
 	int dead;               /* thread-exit destructor ran: per-thread counters are gone */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
@@ -233,7 +234,7 @@ void hp_dumper_atfork_prepare(void);
 void hp_dumper_atfork_parent(void);
 void hp_dumper_atfork_child(void);
 void hp_dumper_peak_check(void);     /* after a sample: copy the counters at a new peak */
-void hp_dumper_lazy_start(void);     /* slow paths: start the thread if a signal or fork asked */
+void hp_dumper_lazy_start(uintptr_t caller); /* slow paths: start the thread if a signal or fork asked */
 void hp_dumper_program_threaded(void); /* the program created a thread: start ours too */
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 extern int hp_dumper_needed;

@@ -10,13 +10,17 @@
 #   * signalled while computing in its own code, it dumps at its next
 #     allocation (the handler may not start a thread there);
 #   * the program's first pthread_create brings the dumper thread along;
-#   * HEAPPROF_INTERVAL needs the thread from the start.
+#   * HEAPPROF_INTERVAL needs the thread from the start;
+#   * a signal that lands while libc writes under malloc's lock
+#     (malloc_stats into a full pipe) does not deadlock the program;
+#   * a program that chains to our handler as old.sa_handler(sig) does not
+#     crash it.
 # The program's output and exit status stay its own throughout.  Driven by
 # tests/progs/live_ctl.c ("threads" counts /proc/self/task without
 # allocating).
 . "$(dirname "$0")/live_common.sh"
 need_lib
-need_progs live_ctl
+need_progs live_ctl statsblock
 CTL=$PROGS/live_ctl
 
 # ask TAG FD COMMAND REPLY_REGEX: send a command, wait for the reply line
@@ -110,5 +114,44 @@ for cfg in "HEAPPROF_INTERVAL=60 2" "HEAPPROF_RATE=0 1"; do
 	exec 6>&-
 	bg_wait "$tag" 20
 done
+
+# ---- a signal while malloc_stats() is blocked writing under malloc's lock ----
+mkfifo "$T/stats.err"
+exec 7<>"$T/stats.err"          # held open, never read until below: the pipe fills
+timeout -k 2 60 env LD_PRELOAD="$LIB" "$PROGS/statsblock" >"$T/stats.out" 2>"$T/stats.err" &
+spid_t=$!
+wait_line "$T/stats.out" '^pid ' 10
+spid=$(sed -n 's/^pid //p' "$T/stats.out")
+sleep 0.5                       # 64 KiB of statistics: blocked in write()
+kill -USR2 "$spid"
+sleep 0.3
+timeout 30 cat <&7 >/dev/null &
+cpid=$!
+wait "$spid_t"
+src=$?
+kill "$cpid" 2>/dev/null
+exec 7>&-
+check "a signal while malloc_stats() waits on a full pipe: no deadlock, exit 0, output intact (exit $src)" \
+	[ "$src-$(tail -n 1 "$T/stats.out")" = "0-done" ]
+
+# ---- a program that calls our handler as sa_handler(sig) ----
+d=$T/chain
+mkdir -p "$d"
+bg chain 60 8 HEAPPROF_OUT="$d/c.%p.%n.pb.gz" "$CTL"
+wait_line "$T/chain.out" '^ready$' 10
+pid=$(bg_pid chain)
+ask chain 8 "chain 12" '^chain 12$' >/dev/null
+for k in 1 2 3; do
+	kill -USR2 "$pid"
+	sleep 0.1
+done
+ask chain 8 "grow 64" '^grown 64$' >/dev/null
+ask chain 8 count '^caught ' >/dev/null
+got=$(wait_files "$d" "c.$pid.*.pb.gz" 1 10 && echo yes)
+echo exit >&8
+exec 8>&-
+bg_wait chain 20
+check "chained as sa_handler(sig): the program lives, sees its 3 signals and a profile is written ($(sed -n 's/^caught //p' "$T/chain.out"), $got)" \
+	[ "$(cat "$T/chain.rc")-$(sed -n 's/^caught //p' "$T/chain.out")-$got" = "0-3-yes" ]
 
 exit $FAILED

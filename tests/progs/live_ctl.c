@@ -14,6 +14,10 @@
  *   handler SIG  install the program's own handler for signal number SIG
  *                (SA_RESTART), as a program that takes SIGUSR2 for itself
  *                -> "handler SIG"
+ *   chain SIG    install a handler for signal SIG that counts the signal
+ *                and then calls the handler it replaced the way many
+ *                programs do, as old.sa_handler(sig), even when that one was
+ *                installed with SA_SIGINFO -> "chain SIG"
  *   count        -> "caught N": signals the program's own handler has seen
  *   pid          -> "pid PID"
  *   threads      -> "threads N": the process's threads (/proc/self/task,
@@ -159,6 +163,26 @@ static void thread(void)
 	say_str("thread\n");
 }
 
+static struct sigaction chained;
+
+static void on_chained_signal(int sig)
+{
+	caught++;
+	if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN)
+		chained.sa_handler(sig);        /* registers besides sig are whatever they are */
+}
+
+static void chain_handler(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_chained_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, &chained);
+	say("chain %ld\n", sig);
+}
+
 /* Reads one line from fd 0 into buf with read(2).  Returns its length,
  * 0 at end of input. */
 static size_t read_line(char *buf, size_t len)
@@ -195,6 +219,8 @@ int main(void)
 			free_all();
 		else if (!strncmp(line, "handler ", 8))
 			own_handler(atoi(line + 8));
+		else if (!strncmp(line, "chain ", 6))
+			chain_handler(atoi(line + 6));
 		else if (!strcmp(line, "count"))
 			say("caught %ld\n", (long)caught);
 		else if (!strcmp(line, "pid"))
