@@ -96,14 +96,21 @@ static void free_all(void)
 	say_str("freed\n");
 }
 
-static void own_handler(int sig)
+/* Installs fn for sig with SA_RESTART, as a program does; the handler it
+ * replaces goes to *old when old is not NULL. */
+static void install(int sig, void (*fn)(int), struct sigaction *old)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_own_signal;
+	sa.sa_handler = fn;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
+	sigaction(sig, &sa, old);
+}
+
+static void own_handler(int sig)
+{
+	install(sig, on_own_signal, NULL);
 	say("handler %ld\n", sig);
 }
 
@@ -174,12 +181,7 @@ static void on_chained_signal(int sig)
 
 static void chain_handler(int sig)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_chained_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, &chained);
+	install(sig, on_chained_signal, &chained);
 	say("chain %ld\n", sig);
 }
 
