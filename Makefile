@@ -31,7 +31,7 @@ LIB_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=libheappr
 	-Wl,-soname,libheapprof.so
 LIB_LIBS := -ldw -lelf -lz -lm -ldl -lpthread
 
-LIB_SRCS := $(addprefix libheapprof/, interpose.c core.c config.c sampler.c stack.c \
+LIB_SRCS := $(addprefix libheapprof/, interpose.c core.c config.c sampler.c stack.c cfi.c \
 	ialloc.c stacktab.c livetab.c modtab.c dump.c dumper.c http.c trace.c leaks.c pb.c profile.c symbolize.c)
 LIB_OBJS := $(patsubst libheapprof/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 LIB      := $(B)/libheapprof.so
@@ -50,7 +50,7 @@ $(B)/.deps: scripts/deps.sh
 
 # The code between malloc and the unwinder keeps frame pointers, so that
 # HEAPPROF_UNWIND=fp finds an unbroken chain (it costs malloc a push/pop).
-$(B)/lib/interpose.o $(B)/lib/core.o $(B)/lib/stack.o: LIB_CFLAGS += -fno-omit-frame-pointer
+$(B)/lib/interpose.o $(B)/lib/core.o $(B)/lib/stack.o $(B)/lib/cfi.o: LIB_CFLAGS += -fno-omit-frame-pointer
 
 $(B)/lib/%.o: libheapprof/%.c libheapprof/hp.h libheapprof/profile.h include/heapprof.h | $(B)/.deps
 	$(Q)mkdir -p $(@D)

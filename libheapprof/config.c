@@ -48,7 +48,7 @@ static const struct opt {
 	{ "HEAPPROF_PEAK_GROWTH", U64, &hp_cfg.peak_growth, 1, 100000 },
 	{ "HEAPPROF_FOLLOW", BOOL, &hp_cfg.follow, 0, 1 },
 	{ "HEAPPROF_HTTP", STR, &hp_cfg.http, 0, 0 },
-	{ "HEAPPROF_UNWIND", UNWIND, &hp_cfg.unwind_fp, 0, 0 },
+	{ "HEAPPROF_UNWIND", UNWIND, &hp_cfg.unwind, 0, 0 },
 	{ "HEAPPROF_HTTP_FILE", STR, &hp_cfg.http_file, 0, 0 },
 };
 
@@ -116,11 +116,13 @@ void hp_config_load(void)
 				*(int *)o->dst = sig;
 			break;
 		}
-		case UNWIND:    /* "dwarf" (libunwind) or "fp" (frame pointers) */
+		case UNWIND:    /* "cfi" (ours, the default), "libunwind" ("dwarf") or "fp" */
 			if (!strcmp(s, "fp"))
-				*(int *)o->dst = 1;
-			else if (!strcmp(s, "dwarf"))
-				*(int *)o->dst = 0;
+				*(int *)o->dst = HP_UNWIND_FP;
+			else if (!strcmp(s, "libunwind") || !strcmp(s, "dwarf"))
+				*(int *)o->dst = HP_UNWIND_LIBUNWIND;
+			else if (!strcmp(s, "cfi"))
+				*(int *)o->dst = HP_UNWIND_CFI;
 			else
 				bad = 1;
 			break;

@@ -54,8 +54,9 @@ struct hp_config {
 	int follow;             /* HEAPPROF_FOLLOW (default 1): profile exec'd children */
 	const char *http;       /* HEAPPROF_HTTP=ADDR:PORT or NULL */
 	const char *http_file;  /* HEAPPROF_HTTP_FILE or NULL */
-	int unwind_fp;          /* HEAPPROF_UNWIND=fp: walk frame pointers, not DWARF */
+	int unwind;             /* HEAPPROF_UNWIND: HP_UNWIND_CFI (default), _LIBUNWIND or _FP */
 };
+enum { HP_UNWIND_CFI, HP_UNWIND_LIBUNWIND, HP_UNWIND_FP };
 extern struct hp_config hp_cfg;
 void hp_config_load(void);
 int hp_config_signal(const char *s);   /* "USR2", "SIGUSR2", "12" -> number, -1 if bad */
@@ -144,6 +145,13 @@ int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dr
 /* Captures up to max return addresses, leaf first, with the profiler's own
  * frames (and operator new) removed.  Returns the count (0 = failed). */
 int hp_stack_capture(uintptr_t *pcs, int max);
+
+/* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
+int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does every walk) */
+/* Return addresses from the caller up into pcs; -1 when a frame needs
+ * libunwind.  [lo, hi) bounds every stack read (this thread's stack). */
+int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi);
+void hp_cfi_stats(unsigned long out[4]);     /* rules found: empty, step, end, unsupported */
 
 /* ---- ialloc.c: the profiler's own memory, from mmap, never from malloc ---- */
 void *hp_ialloc(size_t size);               /* zeroed; NULL on failure */

@@ -1,8 +1,11 @@
 /*
  * stack.c - capturing the call stack of a sampled allocation.
  *
- * libunwind's unw_backtrace (its cached fast-trace path, about 8 ns a frame)
- * does the walk.  It is loaded with dlopen(RTLD_LOCAL) rather than linked:
+ * By default cfi.c walks the stack from the modules' .eh_frame rules, cached
+ * per return address (a few instructions a frame), and hands any stack with
+ * a frame it cannot step (a signal frame, a CFA expression) to libunwind's
+ * unw_backtrace, which HEAPPROF_UNWIND=libunwind uses for every stack
+ * (about 100 instructions a frame).  libunwind is loaded with dlopen(RTLD_LOCAL) rather than linked:
  * libunwind.so.8 exports backtrace() and the _Unwind_* family, and as a
  * dependency of a preloaded library those would come before libgcc_s in
  * the program's symbol search order and take over its C++ exceptions.
@@ -35,7 +38,7 @@ static HP_TLS uintptr_t stack_lo, stack_hi;
 
 static struct {
 	int (*backtrace)(void **, int);
-	int fp;                         /* HEAPPROF_UNWIND=fp */
+	int mode;                       /* HEAPPROF_UNWIND: HP_UNWIND_* */
 	struct range self;
 	struct range skip[NSKIP];       /* operator new variants */
 	int nskip;
@@ -86,7 +89,9 @@ int hp_stack_init(void)
 		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
 	};
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)hp_stack_capture);
-	st.fp = hp_cfg.unwind_fp;
+	st.mode = hp_cfg.unwind;
+	if (st.mode == HP_UNWIND_CFI && hp_cfi_init() != 0)
+		st.mode = HP_UNWIND_LIBUNWIND;
 	for (size_t i = 0; i < sizeof news / sizeof news[0]; i++)
 		add_skip(news[i]);
 
@@ -101,7 +106,7 @@ int hp_stack_init(void)
 	unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
 	if (policy && as)
 		policy(*as, UNW_CACHE_PER_THREAD);
-	return st.backtrace || st.fp ? 0 : -1;
+	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
 static inline int in(const struct range *r, uintptr_t a)
@@ -117,22 +122,26 @@ static int in_new(uintptr_t a)
 	return 0;
 }
 
-/* Learns this thread's stack bounds (pthread_getattr_np may allocate: the
- * caller holds the guard).  Returns 0, or -1 when they cannot be known. */
+/* Learns this thread's stack bounds once (pthread_getattr_np may allocate:
+ * the caller holds the guard).  Returns 0, or -1 when they cannot be known;
+ * that too is remembered, as the empty range [1, 1), so it is asked once. */
 static int stack_bounds(void)
 {
 	pthread_attr_t a;
 	void *addr;
 	size_t size;
-	if (pthread_getattr_np(pthread_self(), &a) != 0)
-		return -1;
-	int r = pthread_attr_getstack(&a, &addr, &size);
-	pthread_attr_destroy(&a);
-	if (r != 0)
-		return -1;
-	stack_lo = (uintptr_t)addr;
-	stack_hi = (uintptr_t)addr + size;
-	return 0;
+	if (!stack_hi) {
+		stack_lo = stack_hi = 1;
+		if (pthread_getattr_np(pthread_self(), &a) != 0)
+			return -1;
+		int r = pthread_attr_getstack(&a, &addr, &size);
+		pthread_attr_destroy(&a);
+		if (r != 0 || size < 4096)
+			return -1;
+		stack_lo = (uintptr_t)addr;
+		stack_hi = (uintptr_t)addr + size;
+	}
+	return stack_hi > stack_lo ? 0 : -1;
 }
 
 /* Frame-pointer walk: each frame record is {caller's frame pointer, return
@@ -142,7 +151,7 @@ static int stack_bounds(void)
  * straight into pcs. */
 static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max)
 {
-	if (!stack_hi && stack_bounds() != 0)
+	if (stack_bounds() != 0)
 		return 0;
 	const uintptr_t lo = stack_lo, hi = stack_hi - 2 * sizeof(uintptr_t);
 	uintptr_t f = (uintptr_t)__builtin_frame_address(0);
@@ -167,23 +176,28 @@ static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max)
 
 int hp_stack_capture(uintptr_t *pcs, int max)
 {
-	void *buf[HP_MAX_DEPTH + 16];
-	if (st.fp)
+	uintptr_t buf[HP_MAX_DEPTH + 16];
+	int n = -1;
+	if (st.mode == HP_UNWIND_FP)
 		return fp_capture(pcs, max);
-	if (!st.backtrace)
-		return 0;
-	int n = st.backtrace(buf, max + 16);
+	if (st.mode == HP_UNWIND_CFI && stack_bounds() == 0)
+		n = hp_cfi_walk(buf, max + 16, stack_lo, stack_hi);
+	if (n < 0) {
+		if (!st.backtrace)
+			return 0;
+		n = st.backtrace((void **)buf, max + 16);
+	}
 	int i = 0;
-	while (i < n && in(&st.self, (uintptr_t)buf[i]))
+	while (i < n && in(&st.self, buf[i]))
 		i++;
-	while (i < n && in_new((uintptr_t)buf[i]))
+	while (i < n && in_new(buf[i]))
 		i++;
 	/* Further frames of ours: only the pthread_create wrapper calls back
 	 * into the program, and what pthread_create allocates belongs to
 	 * libc's pthread_create and its caller, as without us. */
 	int d = 0;
 	for (; i < n && d < max; i++)
-		if (!in(&st.self, (uintptr_t)buf[i]))
-			pcs[d++] = (uintptr_t)buf[i];
+		if (!in(&st.self, buf[i]))
+			pcs[d++] = buf[i];
 	return d;
 }

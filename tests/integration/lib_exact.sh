@@ -2,7 +2,8 @@
 # lib_exact.sh - at HEAPPROF_RATE=1 the profile must equal the truth exactly.
 #
 # Runs the programs whose allocations are known (tests/progs/known.c,
-# threads.c, cxx.cc, dl.c, deep.c) with every allocation sampled and checks
+# threads.c, cxx.cc, dl.c, deep.c, frames.c) with every allocation sampled,
+# walked by the default unwinder, and checks
 # each leaf function's alloc_objects, alloc_space, inuse_objects and
 # inuse_space, the bytes label, file:line of the allocation and the stack
 # shape, as read by `go tool pprof` (lib_pprof.py exact).  known also runs
@@ -12,7 +13,7 @@
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs known threads cxx dl deep
+need_progs known threads cxx dl deep frames
 
 # profile_of TAG: the one profile file TAG's run wrote in $T/TAG.d.
 profile_of() {
@@ -24,7 +25,7 @@ profile_of() {
 	echo "$f"
 }
 
-for prog in known threads cxx dl deep; do
+for prog in known threads cxx dl deep frames; do
 	case $prog in cxx) src=$SRC/cxx.cc ;; dl) src=$SRC/dlplugin.c ;; *) src=$SRC/$prog.c ;; esac
 	mkdir -p "$T/$prog.d"
 	preload "$prog" 120 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/$prog.d/p.%p.pb.gz" "$PROGS/$prog"

@@ -11,7 +11,8 @@ Usage: lib_pprof.py CHECK [ARGS...]; each check prints "ok - ..." or
 "not ok - ..." lines (TAP style, details on "#" lines) and exits 1 if any
 check failed.  Checks:
 
-  exact PROGRAM PROFILE SRC [--moved]   rate-1 truth for known, threads, cxx, dl, deep, exitthread
+  exact PROGRAM PROFILE SRC [--moved]   rate-1 truth for known, threads, cxx, dl, deep, exitthread, frames
+  same PROFILE_A PROFILE_B              the two profiles hold the same stacks (by name) with the same values
   fork-child PROFILE SRC                rate-1 truth in one forkmt child's profile
   absent PROFILE FUNC...                no sample mentions FUNC (e.g. child code in the parent)
   format PROFILE RATE BINARY            sample types, period, times, gzip, mappings, build ID
@@ -75,6 +76,26 @@ DL = {
 DEEP = {"bottom_alloc": (100, 5000, 100, 5000)}
 
 EXITTHREAD = {"exit_alloc": (3, 6666, 3, 6666)}
+
+FRAMES = {
+    "fp_site": (11, 11 * 111, 0, 0),
+    "nofp_site": (12, 12 * 222, 0, 0),
+    "vla_site": (13, 13 * 333, 0, 0),
+    "sig_site": (14, 14 * 444, 0, 0),
+    "alt_site": (15, 15 * 555, 0, 0),
+    "rec_site": (16, 16 * 666, 0, 0),
+}
+
+# frames.c: the callers each leaf's stack must show, in order from the leaf;
+# "..." skips any frames (raise and the signal trampoline).
+FRAMES_PATHS = {
+    "fp_site": ["fp_site", "fp_mid", "run_all", "main"],
+    "nofp_site": ["nofp_site", "nofp_big", "nofp_small", "run_all", "main"],
+    "vla_site": ["vla_site", "vla_mid", "run_all", "main"],
+    "sig_site": ["sig_site", "on_usr1", "...", "sig_mid", "run_all", "main"],
+    "alt_site": ["alt_site", "on_usr2", "...", "alt_mid", "run_all", "main"],
+    "rec_site": ["rec_site"] + ["recurse_nofp"] * 41 + ["run_all", "main"],
+}
 
 FORK_CHILD = {
     "child_alloc": (10, 10000, 10, 10000),
@@ -399,6 +420,9 @@ def check_exact(prog, path, src, moved=False):
         check_truth(prof, DEEP, what, src)
     elif prog == "exitthread":
         check_truth(prof, EXITTHREAD, what, src)
+    elif prog == "frames":
+        check_truth(prof, FRAMES, what, src)
+        check_frames_paths(prof, what)
     else:
         not_ok("no truth table for program %s" % prog)
 
@@ -454,6 +478,49 @@ def check_known_extra(prof, what, path):
         check(found, "%s: pprof -traces shows the chain_leaf stack in order" % what)
     except RuntimeError as e:
         not_ok("%s: pprof -top/-traces" % what, e)
+
+
+def path_matches(names, want):
+    """names (leaf first) starts with want, where "..." matches any run of frames."""
+    if not want:
+        return True
+    if want[0] == "...":
+        return any(path_matches(names[i:], want[1:]) for i in range(len(names) + 1))
+    return bool(names) and names[0] == want[0] and path_matches(names[1:], want[1:])
+
+
+def check_frames_paths(prof, what):
+    for leaf, want in sorted(FRAMES_PATHS.items()):
+        stacks = [[base_name(f.func) for f in prof.stack(s)] for s in prof.samples
+                  if name_is(prof.leaf(s).func, leaf)]
+        check(stacks and all(path_matches(st, want) for st in stacks),
+              "%s: %s's stack is %s" % (what, leaf, " <- ".join(
+                  want if len(want) < 12 else want[:3] + ["(%d more)" % (len(want) - 5)] + want[-2:])),
+              *["got %s" % " <- ".join(st[:50]) for st in stacks[:2]])
+
+
+def check_same(path_a, path_b):
+    """Same stacks, by function names, with the same values: two unwinders agree."""
+    def stacks(path):
+        prof = load(path)
+        agg = collections.Counter()
+        for s in prof.samples:
+            key = tuple(f.func for f in prof.stack(s)), tuple(s.numlabels.get("bytes", []))
+            for i, v in enumerate(s.values):
+                agg[key + (i,)] += v
+        return prof, agg
+    pa, a = stacks(path_a)
+    pb, b = stacks(path_b)
+    only_a = sorted(k for k in a if a[k] != b.get(k, 0))
+    only_b = sorted(k for k in b if k not in a)
+    def name(path):     # the run's directory (tests name it after the run), else the file
+        d = os.path.basename(os.path.dirname(os.path.abspath(path)))
+        return d[:-2] if d.endswith(".d") else os.path.basename(path)
+    what = "%s and %s" % (name(path_a), name(path_b))
+    check(a and not only_a and not only_b,
+          "%s hold the same %d stacks with the same values" % (what, len({k[0] for k in a})),
+          *["differs: %s bytes=%s value %d: %s vs %s" % (" <- ".join(k[0][:12]), k[1], k[2], a.get(k, 0), b.get(k, 0))
+            for k in (only_a + only_b)[:5]])
 
 
 def check_cxx_extra(prof, what):
@@ -658,6 +725,8 @@ def main(argv):
     try:
         if cmd == "exact":
             check_exact(args[0], args[1], args[2], moved="--moved" in args)
+        elif cmd == "same":
+            check_same(args[0], args[1])
         elif cmd == "fork-child":
             check_fork_child(args[0], args[1])
         elif cmd == "absent":

@@ -1,27 +1,48 @@
 #!/bin/sh
-# lib_unwind.sh - HEAPPROF_UNWIND=fp, the frame-pointer unwinder, on test
-# programs built with frame pointers: at rate 1 the profile equals the
-# truth exactly (same checks as lib_exact.sh: values, names, file:line of
-# every program frame), threads included.  Stacks end where frame pointers
-# end (glibc's start-up code has none), which the truth tables allow.  One
-# check cannot hold and is reported as a skip: known.c's strdup_site calls
-# glibc's strdup, which has no frame pointer, so the walk goes from strdup
-# straight to strdup_site's caller and strdup_site is lost - the documented
-# limit of this mode (README, docs/design.md).
+# lib_unwind.sh - the three unwinders of HEAPPROF_UNWIND.
+#
+# cfi (the default, libheapprof/cfi.c) is checked against the truth in
+# lib_exact.sh.  Here:
+#  - libunwind, which cfi hands the stacks it cannot walk (signal frames),
+#    meets the same exact truth on its own;
+#  - cfi and libunwind, two independent walkers, give the same profile
+#    (every stack, by function name, with the same values) on the test
+#    programs, frames.c included: frames without frame pointers, a 6 KB
+#    frame, a variable-length array, a signal frame, a sigaltstack;
+#  - fp, on programs built with frame pointers, meets the exact truth.
+#    One check cannot hold and is reported as a skip: known.c's strdup_site
+#    calls glibc's strdup, which has no frame pointer, so the walk goes from
+#    strdup straight to strdup_site's caller and strdup_site is lost - the
+#    documented limit of this mode (README, docs/design.md).
 # A bad value of HEAPPROF_UNWIND is one warning and the default unwinder.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs known threads deep
+need_progs known threads deep cxx frames
+
+# run_with TAG UNWINDER PROG: a rate-1 run; sets f to the profile's path.
+run_with() {
+	mkdir -p "$T/$1.d"
+	preload "$1" 120 HEAPPROF_UNWIND="$2" HEAPPROF_RATE=1 HEAPPROF_OUT="$T/$1.d/p.%p.pb.gz" "$PROGS/$3"
+	f=$(ls "$T/$1.d"/*.pb.gz 2>/dev/null | head -1)
+	if [ -z "$f" ]; then
+		not_ok "$2: $3 writes a profile" "$(show "$1")"
+		return 1
+	fi
+}
+
+for prog in known threads deep cxx frames; do
+	case $prog in cxx) src=$SRC/cxx.cc ;; *) src=$SRC/$prog.c ;; esac
+	run_with "$prog.libunwind" libunwind "$prog" || continue
+	lu=$f
+	$CHECK exact "$prog" "$lu" "$src" | sed 's/^\(not \)\{0,1\}ok - /&libunwind: /'
+	run_with "$prog.cfi" cfi "$prog" || continue
+	# threads interleave differently from run to run, but each stack's totals do not
+	$CHECK same "$f" "$lu"
+done
 
 for prog in known threads deep; do
-	mkdir -p "$T/$prog.d"
-	preload "$prog" 120 HEAPPROF_UNWIND=fp HEAPPROF_RATE=1 HEAPPROF_OUT="$T/$prog.d/p.%p.pb.gz" "$PROGS/$prog"
-	f=$(ls "$T/$prog.d"/*.pb.gz 2>/dev/null | head -1)
-	if [ -z "$f" ]; then
-		not_ok "fp: $prog writes a profile" "$(show "$prog")"
-		continue
-	fi
+	run_with "$prog.fp" fp "$prog" || continue
 	$CHECK exact "$prog" "$f" "$SRC/$prog.c" | sed 's/^\(not \)\{0,1\}ok - /&fp: /' |
 		sed "s/^not ok - fp: known: strdup_site's strdup\(.*\)/ok - fp: known: strdup_site's strdup\1 # skip frames below code without frame pointers lose a caller/" |
 		grep -v '^#   got (0, 0, 0, 0), stacks \[\]$'

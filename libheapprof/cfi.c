@@ -1,0 +1,518 @@
+/*
+ * cfi.c - our own stack walk, from the .eh_frame unwind rules every
+ * x86-64 module carries, with one cached rule per return address.
+ *
+ * libunwind's unw_backtrace costs about 100 instructions a frame even on
+ * its cached path; a sample 30 frames deep spent 60 % of its time there.
+ * Almost every frame of compiled code follows one rule shape:
+ *
+ *   CFA = rsp + N  or  rbp + N;   return address at CFA - 8k;
+ *   rbp unchanged, or saved at CFA - 8j
+ *
+ * so a frame is a cache probe, an add and one or two loads.  The rule for a
+ * return address is found once (the module's .eh_frame_hdr search table,
+ * then the CIE and FDE instructions run up to that address) and kept in a
+ * direct-mapped table of 64-bit words, read and written without a lock.
+ *
+ * Anything else (signal frames, CFA expressions, rules that use other
+ * registers, code without unwind tables) makes hp_cfi_walk return -1 and
+ * the caller takes the stack from libunwind instead, so we are never less
+ * complete than before, only faster on the common shape.
+ *
+ * Memory safety: every stack read lies in [sp, CFA) with CFA strictly
+ * growing and at most the top of this thread's stack, so a wrong rule can
+ * only end a walk early, never fault.  Unwind tables are read from mapped
+ * modules, as libunwind does.  A module unloaded with dlclose leaves stale
+ * rules; the first miss after dl_iterate_phdr reports an unload clears the
+ * table (see docs/design.md for the remaining window).
+ */
+#include "hp.h"
+
+#include <link.h>
+#include <string.h>
+
+#define CACHE_BITS 15
+#define NCACHE (1u << CACHE_BITS)
+
+/* One cache word: key (pc >> CACHE_BITS, 32 bits) in the high half, the
+ * rule in the low half.  0 is an empty slot (kind 0). */
+enum { K_EMPTY, K_STEP, K_END, K_BAD };
+#define R_KIND(r)   ((unsigned)(r) & 3)
+#define R_BPBASE(r) (((r) >> 2) & 1)            /* CFA = rbp + off, else rsp + off */
+#define R_CFA(r)    ((((r) >> 3) & 0x1ffff) << 3)       /* 17 bits of 8-byte units */
+#define R_BP(r)     (((unsigned)((r) >> 20) & 0xff) << 3)   /* rbp at CFA - this; 0 = kept */
+/* bits 28..31: return address at CFA - 8 * this; always 1 (else K_BAD) */
+#define MAX_PC      ((uintptr_t)1 << (32 + CACHE_BITS))
+
+static struct {
+	uint64_t *cache;                /* NCACHE words, hp_ialloc'd at init */
+	unsigned long long subs;        /* dlpi_subs when the cache was last valid (atomic) */
+	unsigned long stats[4];         /* misses by kind, for tests and docs */
+} cf;
+
+/* The rule of a function with a frame pointer, past its prologue:
+ * CFA = rbp + 16, return address at CFA - 8, caller's rbp at CFA - 16. */
+#define FP_RULE (K_STEP | 1u << 2 | (16u >> 3) << 3 | 2u << 20 | 1u << 28)
+
+/* The slot is a bijection of the low bits given the key, so a matching key
+ * in a slot means the same pc.  Cheap on purpose: it is on the walk's
+ * critical path (pc -> slot -> rule -> CFA -> next pc). */
+static inline uint32_t slot_of(uintptr_t pc)
+{
+	return (uint32_t)(pc ^ (pc >> CACHE_BITS)) & (NCACHE - 1);
+}
+
+int hp_cfi_init(void)
+{
+	cf.cache = hp_ialloc(NCACHE * sizeof(uint64_t));
+	return cf.cache ? 0 : -1;
+}
+
+/* ---- reading .eh_frame ---- */
+
+static uint64_t uleb(const uint8_t **pp, const uint8_t *end)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	const uint8_t *p = *pp;
+	while (p < end) {
+		uint8_t b = *p++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	*pp = p;
+	return v;
+}
+
+static int64_t sleb(const uint8_t **pp, const uint8_t *end)
+{
+	int64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b = 0;
+	const uint8_t *p = *pp;
+	while (p < end) {
+		b = *p++;
+		if (shift < 64)
+			v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	if (shift < 64 && (b & 0x40))
+		v |= -((int64_t)1 << shift);
+	*pp = p;
+	return v;
+}
+
+/* A DW_EH_PE-encoded pointer.  datarel is the base for DW_EH_PE_datarel
+ * (the start of .eh_frame_hdr).  Returns 0 and sets *ok = 0 on an encoding
+ * we do not read. */
+static uintptr_t enc_ptr(const uint8_t **pp, const uint8_t *end, uint8_t enc, uintptr_t datarel, int *ok)
+{
+	const uint8_t *p = *pp;
+	uintptr_t base = 0, v = 0;
+	if (enc == 0xff)                /* DW_EH_PE_omit */
+		return 0;
+	switch (enc & 0x70) {
+	case 0x00: break;
+	case 0x10: base = (uintptr_t)p; break;
+	case 0x30: base = datarel; break;
+	default: *ok = 0; return 0;
+	}
+	size_t need = 0;
+	switch (enc & 0x0f) {
+	case 0x00: case 0x04: case 0x0c: need = 8; break;
+	case 0x02: case 0x0a: need = 2; break;
+	case 0x03: case 0x0b: need = 4; break;
+	case 0x01: v = (uintptr_t)uleb(&p, end); break;
+	case 0x09: v = (uintptr_t)sleb(&p, end); break;
+	default: *ok = 0; return 0;
+	}
+	if (need) {
+		if ((size_t)(end - p) < need) {
+			*ok = 0;
+			return 0;
+		}
+		switch (enc & 0x0f) {
+		case 0x00: case 0x04: { uint64_t x; memcpy(&x, p, 8); v = (uintptr_t)x; break; }
+		case 0x0c: { int64_t x; memcpy(&x, p, 8); v = (uintptr_t)x; break; }
+		case 0x02: { uint16_t x; memcpy(&x, p, 2); v = x; break; }
+		case 0x0a: { int16_t x; memcpy(&x, p, 2); v = (uintptr_t)(intptr_t)x; break; }
+		case 0x03: { uint32_t x; memcpy(&x, p, 4); v = x; break; }
+		case 0x0b: { int32_t x; memcpy(&x, p, 4); v = (uintptr_t)(intptr_t)x; break; }
+		}
+		p += need;
+	}
+	*pp = p;
+	if (enc & 0x80) {               /* DW_EH_PE_indirect: only personalities, never read */
+		*ok = 0;
+		return 0;
+	}
+	return v + base;
+}
+
+struct where {
+	uintptr_t pc;
+	const uint8_t *hdr;             /* the module's .eh_frame_hdr, or NULL */
+	unsigned long long subs;
+};
+
+static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct where *w = arg;
+	const ElfW(Phdr) *eh = NULL;
+	int hit = 0;
+	(void)size;
+	w->subs = info->dlpi_subs;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_EH_FRAME)
+			eh = ph;
+		else if (ph->p_type == PT_LOAD && w->pc - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz)
+			hit = 1;
+	}
+	if (!hit)
+		return 0;
+	w->hdr = eh ? (const uint8_t *)(info->dlpi_addr + eh->p_vaddr) : NULL;
+	return 1;
+}
+
+/* The register state the CFA program tracks: just what a K_STEP rule can
+ * express, plus a flag for anything it cannot. */
+struct regs {
+	int cfa_reg;                    /* 6 rbp, 7 rsp, -1 anything else */
+	int64_t cfa_off;
+	int bp_how, ra_how;             /* 0 kept/undefined, 1 at CFA+off, 2 undefined, 3 unsupported */
+	int64_t bp_off, ra_off;
+};
+
+enum { DW_RBP = 6, DW_RSP = 7, DW_RA = 16 };
+
+static void set_rule(struct regs *s, uint64_t reg, int how, int64_t off)
+{
+	if (reg == DW_RBP) {
+		s->bp_how = how == 2 ? 0 : how;
+		s->bp_off = off;
+	} else if (reg == DW_RA) {
+		s->ra_how = how;
+		s->ra_off = off;
+	}
+}
+
+/* Runs CFA instructions [p, end) until the location passes pc.  init is
+ * the state after the CIE's instructions (for DW_CFA_restore).  Returns 0,
+ * or -1 on anything it does not understand. */
+static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_t pc,
+		   uint64_t caf, int64_t daf, struct regs *s, const struct regs *init)
+{
+	struct regs stack[8];
+	int depth = 0, ok = 1;
+	while (p < end) {
+		uint8_t op = *p++;
+		uint64_t reg, a;
+		int64_t off;
+		switch (op >> 6) {
+		case 1:                 /* DW_CFA_advance_loc */
+			loc += (op & 0x3f) * caf;
+			if (loc > pc)
+				return 0;
+			continue;
+		case 2:                 /* DW_CFA_offset */
+			off = (int64_t)uleb(&p, end) * daf;
+			set_rule(s, op & 0x3f, 1, off);
+			continue;
+		case 3:                 /* DW_CFA_restore */
+			reg = op & 0x3f;
+			if (init)
+				set_rule(s, reg, reg == DW_RBP ? init->bp_how : init->ra_how,
+					 reg == DW_RBP ? init->bp_off : init->ra_off);
+			continue;
+		}
+		switch (op) {
+		case 0x00: break;                                       /* nop */
+		case 0x01:                                              /* set_loc */
+			return -1;
+		case 0x02: if (p + 1 > end) return -1; loc += p[0] * caf; p += 1; if (loc > pc) return 0; break;
+		case 0x03: { uint16_t d; if (p + 2 > end) return -1; memcpy(&d, p, 2); p += 2;
+			loc += d * caf; if (loc > pc) return 0; break; }
+		case 0x04: { uint32_t d; if (p + 4 > end) return -1; memcpy(&d, p, 4); p += 4;
+			loc += d * caf; if (loc > pc) return 0; break; }
+		case 0x05:                                              /* offset_extended */
+			reg = uleb(&p, end);
+			set_rule(s, reg, 1, (int64_t)uleb(&p, end) * daf);
+			break;
+		case 0x06:                                              /* restore_extended */
+			reg = uleb(&p, end);
+			if (init)
+				set_rule(s, reg, reg == DW_RBP ? init->bp_how : init->ra_how,
+					 reg == DW_RBP ? init->bp_off : init->ra_off);
+			break;
+		case 0x07:                                              /* undefined */
+			set_rule(s, uleb(&p, end), 2, 0);
+			break;
+		case 0x08:                                              /* same_value */
+			set_rule(s, uleb(&p, end), 0, 0);
+			break;
+		case 0x09:                                              /* register */
+			reg = uleb(&p, end);
+			(void)uleb(&p, end);
+			set_rule(s, reg, 3, 0);
+			break;
+		case 0x0a:                                              /* remember_state */
+			if (depth == 8)
+				return -1;
+			stack[depth++] = *s;
+			break;
+		case 0x0b:                                              /* restore_state */
+			if (depth == 0)
+				return -1;
+			*s = stack[--depth];
+			break;
+		case 0x0c:                                              /* def_cfa */
+			reg = uleb(&p, end);
+			s->cfa_reg = reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+			s->cfa_off = (int64_t)uleb(&p, end);
+			break;
+		case 0x0d:                                              /* def_cfa_register */
+			reg = uleb(&p, end);
+			s->cfa_reg = reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+			break;
+		case 0x0e:                                              /* def_cfa_offset */
+			s->cfa_off = (int64_t)uleb(&p, end);
+			break;
+		case 0x0f:                                              /* def_cfa_expression */
+			a = uleb(&p, end);
+			p += a;
+			s->cfa_reg = -1;
+			break;
+		case 0x10:                                              /* expression */
+		case 0x16:                                              /* val_expression */
+			reg = uleb(&p, end);
+			a = uleb(&p, end);
+			p += a;
+			set_rule(s, reg, 3, 0);
+			break;
+		case 0x11:                                              /* offset_extended_sf */
+			reg = uleb(&p, end);
+			set_rule(s, reg, 1, sleb(&p, end) * daf);
+			break;
+		case 0x12:                                              /* def_cfa_sf */
+			reg = uleb(&p, end);
+			s->cfa_reg = reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+			s->cfa_off = sleb(&p, end) * daf;
+			break;
+		case 0x13:                                              /* def_cfa_offset_sf */
+			s->cfa_off = sleb(&p, end) * daf;
+			break;
+		case 0x14:                                              /* val_offset */
+			reg = uleb(&p, end);
+			(void)uleb(&p, end);
+			set_rule(s, reg, 3, 0);
+			break;
+		case 0x15:                                              /* val_offset_sf */
+			reg = uleb(&p, end);
+			(void)sleb(&p, end);
+			set_rule(s, reg, 3, 0);
+			break;
+		case 0x2e:                                              /* GNU_args_size */
+			(void)uleb(&p, end);
+			break;
+		case 0x2f:                                              /* GNU_negative_offset_extended */
+			reg = uleb(&p, end);
+			set_rule(s, reg, 1, -(int64_t)uleb(&p, end) * daf);
+			break;
+		default:
+			ok = 0;
+			break;
+		}
+		if (!ok || p > end)
+			return -1;
+	}
+	return 0;
+}
+
+/* Turns the state at pc into a cache rule (without the key). */
+static uint64_t encode(const struct regs *s)
+{
+	if (s->ra_how == 2)
+		return K_END;
+	if (s->cfa_reg < 0 || s->cfa_off < 8 || (s->cfa_off & 7) || (s->cfa_off >> 3) > 0x1ffff)
+		return K_BAD;
+	if (s->ra_how != 1 || s->ra_off != -8)  /* where call put it: anything else is odd */
+		return K_BAD;
+	uint64_t bp = 0;
+	if (s->bp_how == 1) {
+		if (s->bp_off >= 0 || (-s->bp_off & 7) || -s->bp_off > 255 * 8)
+			return K_BAD;
+		bp = (uint64_t)(-s->bp_off >> 3);
+	} else if (s->bp_how != 0) {
+		return K_BAD;
+	}
+	return K_STEP | (uint64_t)(s->cfa_reg == DW_RBP) << 2 | (uint64_t)(s->cfa_off >> 3) << 3 |
+	       bp << 20 | (uint64_t)(-s->ra_off >> 3) << 28;
+}
+
+/* The rule for code address pc (a return address minus one). */
+static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc)
+{
+	int ok = 1;
+	if (!hdr || hdr[0] != 1 || hdr[3] != 0x3b)      /* version 1, table: datarel sdata4 */
+		return K_BAD;
+	const uint8_t *p = hdr + 4, *lim = hdr + 4 + 16;
+	(void)enc_ptr(&p, lim, hdr[1], (uintptr_t)hdr, &ok);            /* eh_frame_ptr */
+	uintptr_t count = enc_ptr(&p, lim, hdr[2], (uintptr_t)hdr, &ok);
+	if (!ok || count == 0)
+		return K_BAD;
+	const int32_t *tab = (const int32_t *)(const void *)p;
+	/* The last entry whose start is <= pc. */
+	uintptr_t lo = 0, hi = count;
+	while (hi - lo > 1) {
+		uintptr_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)hdr + (intptr_t)tab[2 * mid] <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if ((uintptr_t)hdr + (intptr_t)tab[2 * lo] > pc)
+		return K_BAD;
+	const uint8_t *fde = hdr + tab[2 * lo + 1];
+
+	uint32_t len;
+	memcpy(&len, fde, 4);
+	if (len == 0 || len == 0xffffffffu)
+		return K_BAD;
+	const uint8_t *fend = fde + 4 + len;
+	int32_t cie_delta;
+	memcpy(&cie_delta, fde + 4, 4);
+	const uint8_t *cie = fde + 4 - cie_delta;
+
+	/* The CIE. */
+	uint32_t clen;
+	memcpy(&clen, cie, 4);
+	if (clen == 0 || clen == 0xffffffffu)
+		return K_BAD;
+	const uint8_t *cend = cie + 4 + clen, *c = cie + 8;
+	uint8_t version = *c++;
+	const char *aug = (const char *)c;
+	size_t auglen = strnlen(aug, (size_t)(cend - c));
+	c += auglen + 1;
+	if (aug[0] && aug[0] != 'z')
+		return K_BAD;
+	uint64_t caf = uleb(&c, cend);
+	int64_t daf = sleb(&c, cend);
+	uint64_t ra_reg = version == 1 ? *c++ : uleb(&c, cend);
+	if (ra_reg != DW_RA)
+		return K_BAD;
+	uint8_t fde_enc = 0;    /* DW_EH_PE_absptr */
+	const uint8_t *cinsn = c;
+	if (aug[0] == 'z') {
+		uint64_t n = uleb(&c, cend);
+		cinsn = c + n;
+		for (size_t i = 1; i < auglen; i++) {
+			switch (aug[i]) {
+			case 'R': fde_enc = *c++; break;
+			case 'L': c++; break;
+			case 'P': {
+				uint8_t penc = *c++;
+				int pok = 1;
+				(void)enc_ptr(&c, cend, penc & 0x7f, 0, &pok);
+				if (!pok)
+					return K_BAD;
+				break;
+			}
+			case 'S': return K_BAD;         /* a signal frame: libunwind's job */
+			default: return K_BAD;
+			}
+		}
+	}
+
+	/* The FDE. */
+	const uint8_t *f = fde + 8;
+	uintptr_t start = enc_ptr(&f, fend, fde_enc, 0, &ok);
+	uintptr_t range = enc_ptr(&f, fend, fde_enc & 0x0f, 0, &ok);
+	if (!ok || pc < start || pc - start >= range)
+		return K_BAD;
+	if (aug[0] == 'z')
+		f += uleb(&f, fend);
+
+	struct regs s = { .cfa_reg = -1 }, init;
+	if (run_cfa(cinsn, cend, start, pc, caf, daf, &s, NULL) != 0)
+		return K_BAD;
+	init = s;
+	if (run_cfa(f, fend, start, pc, caf, daf, &s, &init) != 0)
+		return K_BAD;
+	return encode(&s);
+}
+
+/* The slow half of a cache probe: find pc's rule and remember it. */
+static __attribute__((noinline, cold)) uint64_t miss(uintptr_t pc)
+{
+	struct where w = { .pc = pc - 1 };
+	if (pc >= MAX_PC || pc < 4096)
+		return K_BAD;
+	dl_iterate_phdr(find_module, &w);
+	unsigned long long seen = __atomic_exchange_n(&cf.subs, w.subs, __ATOMIC_RELAXED);
+	if (seen != w.subs && w.subs)   /* a module was unloaded: its rules may be stale */
+		for (uint32_t i = 0; i < NCACHE; i++)
+			__atomic_store_n(&cf.cache[i], 0, __ATOMIC_RELAXED);
+	uint64_t r = find_rule(w.hdr, pc - 1);
+	__atomic_fetch_add(&cf.stats[R_KIND(r)], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&cf.cache[slot_of(pc)], (uint64_t)(pc >> CACHE_BITS) << 32 | r, __ATOMIC_RELAXED);
+	return r;
+}
+
+/* Walks from its caller up.  Writes return addresses (its caller's first)
+ * to pcs; returns how many, or -1 when a frame needs libunwind.  [lo, hi)
+ * is this thread's stack. */
+__attribute__((noinline)) int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi)
+{
+	const uintptr_t *fa = __builtin_frame_address(0);
+	uintptr_t sp = (uintptr_t)(fa + 2), bp = fa[0], pc = fa[1];
+	int n = 0;
+	if (sp < lo || sp >= hi || !cf.cache)
+		return -1;              /* on a signal stack, say */
+	while (n < max) {
+		pcs[n++] = pc;
+		uint64_t r = __atomic_load_n(&cf.cache[slot_of(pc)], __ATOMIC_RELAXED);
+		if (HP_UNLIKELY((r >> 32) != pc >> CACHE_BITS || R_KIND(r) == K_EMPTY))
+			r = miss(pc);
+		uintptr_t cfa;
+		if ((uint32_t)r == FP_RULE) {
+			/* A predicted branch, not a select: the loads below then
+			 * depend only on bp, and run while the rule is checked. */
+			cfa = bp + 16;
+			if (bp < sp || cfa > hi)
+				break;
+			pc = ((const uintptr_t *)bp)[1];
+			bp = ((const uintptr_t *)bp)[0];
+			sp = cfa;
+			if (pc < 4096)
+				break;
+			continue;
+		}
+		if (R_KIND(r) != K_STEP)
+			return R_KIND(r) == K_END ? n : -1;
+		cfa = (R_BPBASE(r) ? bp : sp) + R_CFA(r);
+		if (cfa < sp + 8 || cfa > hi)
+			break;
+		pc = *(const uintptr_t *)(cfa - 8);
+		if (R_BP(r)) {
+			if (cfa - R_BP(r) < sp)
+				break;
+			bp = *(const uintptr_t *)(cfa - R_BP(r));
+		}
+		sp = cfa;
+		if (pc < 4096)
+			break;
+	}
+	return n;
+}
+
+void hp_cfi_stats(unsigned long out[4])
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = __atomic_load_n(&cf.stats[i], __ATOMIC_RELAXED);
+}
