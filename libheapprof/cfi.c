@@ -464,47 +464,52 @@ static __attribute__((noinline, cold)) uint64_t miss(uintptr_t pc)
 	return r;
 }
 
-/* Walks from its caller up.  Writes return addresses (its caller's first)
- * to pcs; returns how many, or -1 when a frame needs libunwind.  [lo, hi)
- * is this thread's stack. */
-__attribute__((noinline)) int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi)
+/* Walks from its caller up, at most max frames.  Writes return addresses
+ * (its caller's first) to pcs, leaving out those in [cut_lo, cut_hi) (the
+ * profiler's own code: no branch, the store is just not kept); returns how
+ * many it kept, or -1 when a frame needs libunwind.  [lo, hi) is this
+ * thread's stack. */
+__attribute__((noinline)) int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi,
+					  uintptr_t cut_lo, uintptr_t cut_hi)
 {
 	const uintptr_t *fa = __builtin_frame_address(0);
 	uintptr_t sp = (uintptr_t)(fa + 2), bp = fa[0], pc = fa[1];
+	const uintptr_t cut_len = cut_hi - cut_lo;
+	const uint64_t *cache = cf.cache;       /* a local: the stores to pcs cannot change it */
 	int n = 0;
-	if (sp < lo || sp >= hi || !cf.cache)
+	if (sp < lo || sp >= hi || !cache)
 		return -1;              /* on a signal stack, say */
-	while (n < max) {
-		pcs[n++] = pc;
-		uint64_t r = __atomic_load_n(&cf.cache[slot_of(pc)], __ATOMIC_RELAXED);
-		if (HP_UNLIKELY((r >> 32) != pc >> CACHE_BITS || R_KIND(r) == K_EMPTY))
-			r = miss(pc);
-		uintptr_t cfa;
-		if ((uint32_t)r == FP_RULE) {
+	for (int frames = 0; frames < max; frames++) {
+		pcs[n] = pc;
+		n += pc - cut_lo >= cut_len;
+		const uint64_t key = (uint64_t)(pc >> CACHE_BITS) << 32;
+		uint64_t r = __atomic_load_n(&cache[slot_of(pc)], __ATOMIC_RELAXED);
+		if (HP_LIKELY(r == (key | FP_RULE))) {
 			/* A predicted branch, not a select: the loads below then
 			 * depend only on bp, and run while the rule is checked. */
-			cfa = bp + 16;
-			if (bp < sp || cfa > hi)
+			if (bp < sp || bp + 16 > hi)
 				break;
+			sp = bp + 16;
 			pc = ((const uintptr_t *)bp)[1];
 			bp = ((const uintptr_t *)bp)[0];
+		} else {
+			/* An empty slot (r == 0) matches the key of pc < 32 KiB, whose
+			 * kind K_EMPTY then sends the stack to libunwind: harmless. */
+			if (HP_UNLIKELY((r & ~(uint64_t)UINT32_MAX) != key))
+				r = miss(pc);
+			if (R_KIND(r) != K_STEP)
+				return R_KIND(r) == K_END ? n : -1;
+			uintptr_t cfa = (R_BPBASE(r) ? bp : sp) + R_CFA(r);
+			if (cfa < sp + 8 || cfa > hi)
+				break;
+			pc = *(const uintptr_t *)(cfa - 8);
+			if (R_BP(r)) {
+				if (cfa - R_BP(r) < sp)
+					break;
+				bp = *(const uintptr_t *)(cfa - R_BP(r));
+			}
 			sp = cfa;
-			if (pc < 4096)
-				break;
-			continue;
 		}
-		if (R_KIND(r) != K_STEP)
-			return R_KIND(r) == K_END ? n : -1;
-		cfa = (R_BPBASE(r) ? bp : sp) + R_CFA(r);
-		if (cfa < sp + 8 || cfa > hi)
-			break;
-		pc = *(const uintptr_t *)(cfa - 8);
-		if (R_BP(r)) {
-			if (cfa - R_BP(r) < sp)
-				break;
-			bp = *(const uintptr_t *)(cfa - R_BP(r));
-		}
-		sp = cfa;
 		if (pc < 4096)
 			break;
 	}

@@ -148,9 +148,10 @@ int hp_stack_capture(uintptr_t *pcs, int max);
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
 int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does every walk) */
-/* Return addresses from the caller up into pcs; -1 when a frame needs
- * libunwind.  [lo, hi) bounds every stack read (this thread's stack). */
-int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi);
+/* Return addresses from the caller up into pcs, less those in [cut_lo,
+ * cut_hi); -1 when a frame needs libunwind.  [lo, hi) bounds every stack
+ * read (this thread's stack). */
+int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi, uintptr_t cut_lo, uintptr_t cut_hi);
 void hp_cfi_stats(unsigned long out[4]);     /* rules found: empty, step, end, unsupported */
 
 /* ---- ialloc.c: the profiler's own memory, from mmap, never from malloc ---- */

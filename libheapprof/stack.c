@@ -177,17 +177,23 @@ static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max)
 int hp_stack_capture(uintptr_t *pcs, int max)
 {
 	uintptr_t buf[HP_MAX_DEPTH + 16];
-	int n = -1;
+	int n = -1, i = 0;
 	if (st.mode == HP_UNWIND_FP)
 		return fp_capture(pcs, max);
-	if (st.mode == HP_UNWIND_CFI && stack_bounds() == 0)
-		n = hp_cfi_walk(buf, max + 16, stack_lo, stack_hi);
-	if (n < 0) {
-		if (!st.backtrace)
-			return 0;
-		n = st.backtrace((void **)buf, max + 16);
+	if (st.mode == HP_UNWIND_CFI && stack_bounds() == 0) {
+		/* The walk has left out our own frames already. */
+		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi);
+		if (n >= 0) {
+			while (i < n && in_new(buf[i]))
+				i++;
+			n = n - i < max ? n - i : max;
+			memcpy(pcs, buf + i, (size_t)n * sizeof *pcs);
+			return n;
+		}
 	}
-	int i = 0;
+	if (!st.backtrace)
+		return 0;
+	n = st.backtrace((void **)buf, max + 16);
 	while (i < n && in(&st.self, buf[i]))
 		i++;
 	while (i < n && in_new(buf[i]))
