@@ -739,6 +739,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="smaller workloads, fewer rounds (smoke test)")
     ap.add_argument("--only", default="", help="comma-separated workload names to run")
+    ap.add_argument("--tools", default="", help="peers: comma-separated configurations to run "
+                    "(their baselines are added), e.g. 'heapprof rate 1,heaptrack'")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     QUICK = a.quick
@@ -756,6 +758,10 @@ def main():
         keep = set(a.only.split(","))
         ws = [w for w in ws if w.name in keep]
     configs = core_configs(lib) if a.mode == "core" else peer_configs(lib, rounds)
+    if a.tools:
+        keep = set(a.tools.split(","))
+        keep |= {c.base for c in configs if c.name in keep}
+        configs = [c for c in configs if c.name in keep]
     shutil.rmtree(os.path.join(work, "profiles"), ignore_errors=True)
     t0 = time.time()
     report = ["# heapprof %s benchmark" % a.mode, "", "Machine: " + machine() + ". Shared with other work while "
