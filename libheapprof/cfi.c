@@ -487,7 +487,7 @@ __attribute__((noinline)) int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo,
 		if (HP_LIKELY(r == (key | FP_RULE))) {
 			/* A predicted branch, not a select: the loads below then
 			 * depend only on bp, and run while the rule is checked. */
-			if (bp < sp || bp + 16 > hi)
+			if (bp < sp || bp > hi - 16)    /* no bp + 16: it may wrap */
 				break;
 			sp = bp + 16;
 			pc = ((const uintptr_t *)bp)[1];
