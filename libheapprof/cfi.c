@@ -202,6 +202,19 @@ static void set_rule(struct regs *s, uint64_t reg, int how, int64_t off)
 	}
 }
 
+/* DW_CFA_restore: back to the rule the CIE set (none inside the CIE). */
+static void restore_rule(struct regs *s, uint64_t reg, const struct regs *init)
+{
+	if (init)
+		set_rule(s, reg, reg == DW_RBP ? init->bp_how : init->ra_how,
+			 reg == DW_RBP ? init->bp_off : init->ra_off);
+}
+
+static int cfa_reg_of(uint64_t reg)
+{
+	return reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+}
+
 /* Runs CFA instructions [p, end) until the location passes pc.  init is
  * the state after the CIE's instructions (for DW_CFA_restore).  Returns 0,
  * or -1 on anything it does not understand. */
@@ -225,10 +238,7 @@ static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_
 			set_rule(s, op & 0x3f, 1, off);
 			continue;
 		case 3:                 /* DW_CFA_restore */
-			reg = op & 0x3f;
-			if (init)
-				set_rule(s, reg, reg == DW_RBP ? init->bp_how : init->ra_how,
-					 reg == DW_RBP ? init->bp_off : init->ra_off);
+			restore_rule(s, op & 0x3f, init);
 			continue;
 		}
 		switch (op) {
@@ -245,10 +255,7 @@ static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_
 			set_rule(s, reg, 1, (int64_t)uleb(&p, end) * daf);
 			break;
 		case 0x06:                                              /* restore_extended */
-			reg = uleb(&p, end);
-			if (init)
-				set_rule(s, reg, reg == DW_RBP ? init->bp_how : init->ra_how,
-					 reg == DW_RBP ? init->bp_off : init->ra_off);
+			restore_rule(s, uleb(&p, end), init);
 			break;
 		case 0x07:                                              /* undefined */
 			set_rule(s, uleb(&p, end), 2, 0);
@@ -273,12 +280,12 @@ static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_
 			break;
 		case 0x0c:                                              /* def_cfa */
 			reg = uleb(&p, end);
-			s->cfa_reg = reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+			s->cfa_reg = cfa_reg_of(reg);
 			s->cfa_off = (int64_t)uleb(&p, end);
 			break;
 		case 0x0d:                                              /* def_cfa_register */
 			reg = uleb(&p, end);
-			s->cfa_reg = reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+			s->cfa_reg = cfa_reg_of(reg);
 			break;
 		case 0x0e:                                              /* def_cfa_offset */
 			s->cfa_off = (int64_t)uleb(&p, end);
@@ -301,7 +308,7 @@ static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_
 			break;
 		case 0x12:                                              /* def_cfa_sf */
 			reg = uleb(&p, end);
-			s->cfa_reg = reg == DW_RBP || reg == DW_RSP ? (int)reg : -1;
+			s->cfa_reg = cfa_reg_of(reg);
 			s->cfa_off = sleb(&p, end) * daf;
 			break;
 		case 0x13:                                              /* def_cfa_offset_sf */
