@@ -49,7 +49,8 @@ $(B)/.deps: scripts/deps.sh
 	$(Q)touch $@
 
 # The code between malloc and the unwinder keeps frame pointers, so that
-# HEAPPROF_UNWIND=fp finds an unbroken chain (it costs malloc a push/pop).
+# HEAPPROF_UNWIND=fp finds an unbroken chain.  The fast paths need no frame:
+# they end in a tail jump, and gcc sets the frame up on the slow branch only.
 $(B)/lib/interpose.o $(B)/lib/core.o $(B)/lib/stack.o $(B)/lib/cfi.o: LIB_CFLAGS += -fno-omit-frame-pointer
 
 $(B)/lib/%.o: libheapprof/%.c libheapprof/hp.h libheapprof/profile.h include/heapprof.h | $(B)/.deps

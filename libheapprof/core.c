@@ -97,8 +97,9 @@ static void record_sample(void *p, size_t n)
 		pthread_mutex_lock(&hp_g.lock);
 		uint32_t b = hp_stacktab_bucket_locked(pcs, d, n, &new_stack);
 		if (b && hp_livetab_insert_locked(p, b) == 0) {
-			hp_stacktab_get(b)->allocs++;
-			hp_g.est_inuse += hp_sampler_weight(n, hp_cfg.rate) * (double)n;
+			struct hp_bucket *k = hp_stacktab_get(b);
+			k->allocs++;
+			hp_g.est_inuse += k->est_bytes;
 			ok = 1;
 		}
 		pthread_mutex_unlock(&hp_g.lock);
@@ -114,18 +115,7 @@ static void record_sample(void *p, size_t n)
 	hp_guard_leave(g);
 }
 
-/* The return address of the interposed allocator call that led to
- * hp_alloc_slow: one frame up.  Safe because every caller of hp_alloc_slow
- * is in interpose.c or this file, built with frame pointers (Makefile). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wframe-address"
-static __attribute__((noinline)) uintptr_t allocator_caller(void)
-{
-	return (uintptr_t)__builtin_return_address(2);
-}
-#pragma GCC diagnostic pop
-
-void hp_alloc_slow(void *p, size_t n)
+void hp_alloc_slow(void *p, size_t n, uintptr_t caller)
 {
 	struct hp_thread *t = &hp_self;
 	if (t->guard || !hp_boot_ready())
@@ -164,7 +154,7 @@ void hp_alloc_slow(void *p, size_t n)
 		record_sample(p, n);
 out:
 	if (HP_UNLIKELY(__atomic_load_n(&hp_dumper_needed, __ATOMIC_ACQUIRE)))
-		hp_dumper_lazy_start(allocator_caller());
+		hp_dumper_lazy_start(caller);
 	errno = e;
 }
 
@@ -179,7 +169,7 @@ static uint32_t detach(const void *p)
 	if (b && b != HP_BOOT_BUCKET) {
 		struct hp_bucket *k = hp_stacktab_get(b);
 		k->frees++;
-		hp_g.est_inuse -= hp_sampler_weight(k->size, hp_cfg.rate) * (double)k->size;
+		hp_g.est_inuse -= k->est_bytes;
 	}
 	pthread_mutex_unlock(&hp_g.lock);
 	return b;
@@ -192,7 +182,7 @@ static void reattach(const void *p, uint32_t b)
 		if (b != HP_BOOT_BUCKET) {
 			struct hp_bucket *k = hp_stacktab_get(b);
 			k->frees--;
-			hp_g.est_inuse += hp_sampler_weight(k->size, hp_cfg.rate) * (double)k->size;
+			hp_g.est_inuse += k->est_bytes;
 		}
 	} else {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
@@ -216,13 +206,13 @@ int hp_free_slow(void *p)
 	return b != HP_BOOT_BUCKET;
 }
 
-void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t))
+void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), uintptr_t caller)
 {
 	struct hp_thread *t = &hp_self;
 	if (!p) {
 		void *q = realfn(NULL, n);
 		if (q)
-			hp_account(q, n);
+			hp_account(q, n, caller);
 		return q;
 	}
 	if (hp_boot_owns(p)) {
@@ -258,7 +248,7 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t))
 		errno = e;
 	}
 	if (q)
-		hp_account(q, n);
+		hp_account(q, n, caller);
 	return q;
 }
 

@@ -96,22 +96,36 @@ extern struct hp_global hp_g;
 
 void hp_init(void);
 /* The slow path of every allocation entry point: a sample is due (or the
- * thread is new, or the profiler is not ready). */
-void hp_alloc_slow(void *p, size_t size) HP_COLD;
+ * thread is new, or the profiler is not ready).  p is the block the real
+ * allocator returned (NULL if it failed), caller the return address of the
+ * interposed call (the program's call site). */
+void hp_alloc_slow(void *p, size_t size, uintptr_t caller) HP_COLD;
 /* free() of a pointer whose live-table slot was occupied.  Returns 1 when
  * the caller should pass p on to the real free, 0 for a bootstrap block. */
 int hp_free_slow(void *p) HP_COLD;
 /* realloc() of such a pointer; realfn is the real realloc. */
-void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t)) HP_COLD;
+void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), uintptr_t caller) HP_COLD;
 
-/* The allocation fast path: one thread-local compare and subtract. */
-static inline void hp_account(void *p, size_t n)
+/* The allocation fast path: one thread-local compare and subtract, taken
+ * before the real call so that malloc can end in a tail jump.  Returns 1
+ * when no sample is due: the caller forwards and is done.  Charging the
+ * bytes of a call that then fails is harmless: no sample mark fell inside
+ * them, and the rest of an exponential countdown is again exponential. */
+static inline int hp_countdown(size_t n)
 {
 	struct hp_thread *t = &hp_self;
-	if (HP_LIKELY(n < t->countdown))
+	if (HP_LIKELY(n < t->countdown)) {
 		t->countdown -= n;
-	else
-		hp_alloc_slow(p, n);
+		return 1;
+	}
+	return 0;
+}
+
+/* The same after the real call, for the rare entry points. */
+static inline void hp_account(void *p, size_t n, uintptr_t caller)
+{
+	if (!hp_countdown(n))
+		hp_alloc_slow(p, n, caller);
 }
 
 #define HP_BOOT_BUCKET UINT32_MAX   /* live-table marker for bootstrap-arena blocks */
@@ -173,6 +187,7 @@ struct hp_bucket {
 	uint64_t size;          /* requested object size */
 	uint64_t allocs;        /* sampled allocations */
 	uint64_t frees;         /* sampled frees */
+	double est_bytes;       /* what one sample stands for: weight(size) * size */
 };
 /* Returns the bucket id (>= 1) for (pcs, size), creating it; the overflow
  * bucket when the stack table is full; 0 when out of memory.  *new_stack

@@ -3,10 +3,13 @@
  *
  * Every exported function forwards to the next definition in symbol search
  * order (glibc's malloc, or jemalloc/tcmalloc if the program brings one),
- * then does the profiler's part with one thread-local compare:
+ * and does the profiler's part first, with one thread-local compare:
  *
  *   allocation: if (size < countdown) countdown -= size; else slow path
  *   free:       if (the block's live-table slot is empty) nothing; else slow path
+ *
+ * so that malloc, calloc, realloc and free end in a tail jump to the real
+ * function.
  *
  * The slow paths (core.c) sample, count, and look blocks up under a lock.
  * Pointers to the real functions start out pointing at boot_* resolvers,
@@ -274,18 +277,38 @@ void hp_real_free(void *p)
 
 /* ---- the fast paths ---- */
 
-HP_EXPORT void *malloc(size_t n)
+/* The program's call site, for the slow paths (hp_alloc_slow). */
+#define CALLER() ((uintptr_t)__builtin_return_address(0))
+
+static HP_COLD void *malloc_slow(size_t n, uintptr_t caller)
 {
 	void *p = real.malloc(n);
-	hp_account(p, n);
+	hp_alloc_slow(p, n, caller);
+	return p;
+}
+
+HP_EXPORT void *malloc(size_t n)
+{
+	if (HP_LIKELY(hp_countdown(n)))
+		return real.malloc(n);
+	return malloc_slow(n, CALLER());
+}
+
+static HP_COLD void *calloc_slow(size_t n, size_t m, size_t t, uintptr_t caller)
+{
+	void *p = real.calloc(n, m);
+	hp_alloc_slow(p, t, caller);    /* an overflowing t fails: no sample */
 	return p;
 }
 
 HP_EXPORT void *calloc(size_t n, size_t m)
 {
-	void *p = real.calloc(n, m);
-	hp_account(p, n * m);      /* cannot wrap when p != NULL; slow path ignores NULL */
-	return p;
+	size_t t;
+	if (__builtin_mul_overflow(n, m, &t))
+		t = SIZE_MAX;           /* real calloc fails with ENOMEM */
+	if (HP_LIKELY(hp_countdown(t)))
+		return real.calloc(n, m);
+	return calloc_slow(n, m, t, CALLER());
 }
 
 HP_EXPORT void free(void *p)
@@ -297,19 +320,25 @@ HP_EXPORT void free(void *p)
 	real.free(p);
 }
 
+static HP_COLD void *realloc_slow(void *p, size_t n, uintptr_t caller)
+{
+	if (hp_livetab_maybe(p))
+		return hp_realloc_slow(p, n, real.realloc, caller);
+	void *q = real.realloc(p, n);
+	if (q)
+		hp_alloc_slow(q, n, caller);
+	return q;
+}
+
 /* realloc = free(old) + allocation(new), with a fresh sampling decision.
  * A sampled old block is detached before the real call so that its address,
  * once released, cannot be handed to another thread and registered while we
- * still hold the stale entry. */
+ * still hold the stale entry (hp_realloc_slow). */
 HP_EXPORT void *realloc(void *p, size_t n)
 {
-	if (HP_LIKELY(!hp_livetab_maybe(p))) {
-		void *q = real.realloc(p, n);
-		if (q)
-			hp_account(q, n);
-		return q;
-	}
-	return hp_realloc_slow(p, n, real.realloc);
+	if (HP_LIKELY(!hp_livetab_maybe(p) && hp_countdown(n)))
+		return real.realloc(p, n);
+	return realloc_slow(p, n, CALLER());
 }
 
 HP_EXPORT void *reallocarray(void *p, size_t n, size_t m)
@@ -328,7 +357,7 @@ HP_EXPORT int posix_memalign(void **out, size_t a, size_t n)
 	int e = real.posix_memalign(&p, a, n);
 	if (e == 0) {
 		*out = p;
-		hp_account(p, n);
+		hp_account(p, n, CALLER());
 	}
 	return e;
 }
@@ -336,21 +365,21 @@ HP_EXPORT int posix_memalign(void **out, size_t a, size_t n)
 HP_EXPORT void *aligned_alloc(size_t a, size_t n)
 {
 	void *p = real.aligned_alloc(a, n);
-	hp_account(p, n);
+	hp_account(p, n, CALLER());
 	return p;
 }
 
 HP_EXPORT void *memalign(size_t a, size_t n)
 {
 	void *p = real.memalign(a, n);
-	hp_account(p, n);
+	hp_account(p, n, CALLER());
 	return p;
 }
 
 HP_EXPORT void *valloc(size_t n)
 {
 	void *p = real.valloc(n);
-	hp_account(p, n);
+	hp_account(p, n, CALLER());
 	return p;
 }
 
@@ -360,7 +389,7 @@ HP_EXPORT void *pvalloc(size_t n)
 {
 	void *p = real.pvalloc(n);
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
-	hp_account(p, n ? (n + ps - 1) & ~(ps - 1) : ps);
+	hp_account(p, n ? (n + ps - 1) & ~(ps - 1) : ps, CALLER());
 	return p;
 }
 

@@ -210,6 +210,7 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, i
 		return 0;
 	b->stack = &sn->s;
 	b->size = size;
+	b->est_bytes = hp_sampler_weight(size, hp_cfg.rate) * (double)size;
 	struct bucket_slot *sl = index_find(st.index, st.index_bits, sn->s.id, size);
 	sl->stack_id = sn->s.id;
 	sl->size = size;
