@@ -87,11 +87,11 @@ static HP_COLD void thread_setup(struct hp_thread *t)
 
 /* ---- samples ---- */
 
-static void record_sample(void *p, size_t n)
+static void record_sample(void *p, size_t n, const struct hp_frame *from)
 {
 	uintptr_t pcs[HP_MAX_DEPTH];
 	int g = hp_guard_enter();
-	int d = hp_stack_capture(pcs, hp_cfg.depth);
+	int d = hp_stack_capture(pcs, hp_cfg.depth, from);
 	int ok = 0, new_stack = 0;
 	if (d > 0) {
 		pthread_mutex_lock(&hp_g.lock);
@@ -115,7 +115,7 @@ static void record_sample(void *p, size_t n)
 	hp_guard_leave(g);
 }
 
-void hp_alloc_slow(void *p, size_t n, uintptr_t caller)
+void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 {
 	struct hp_thread *t = &hp_self;
 	if (t->guard || !hp_boot_ready())
@@ -151,10 +151,10 @@ void hp_alloc_slow(void *p, size_t n, uintptr_t caller)
 	/* A sample mark fell inside these n bytes.  A failed allocation takes
 	 * no sample; the fresh countdown keeps the stream unbiased. */
 	if (p)
-		record_sample(p, n);
+		record_sample(p, n, from);
 out:
 	if (HP_UNLIKELY(__atomic_load_n(&hp_dumper_needed, __ATOMIC_ACQUIRE)))
-		hp_dumper_lazy_start(caller);
+		hp_dumper_lazy_start(from->pc);
 	errno = e;
 }
 
@@ -206,13 +206,13 @@ int hp_free_slow(void *p)
 	return b != HP_BOOT_BUCKET;
 }
 
-void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), uintptr_t caller)
+void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const struct hp_frame *from)
 {
 	struct hp_thread *t = &hp_self;
 	if (!p) {
 		void *q = realfn(NULL, n);
 		if (q)
-			hp_account(q, n, caller);
+			hp_account(q, n, from);
 		return q;
 	}
 	if (hp_boot_owns(p)) {
@@ -248,7 +248,7 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), uintpt
 		errno = e;
 	}
 	if (q)
-		hp_account(q, n, caller);
+		hp_account(q, n, from);
 	return q;
 }
 

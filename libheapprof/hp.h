@@ -24,6 +24,23 @@
 
 #define HP_MAX_DEPTH 256
 
+/* The program's frame at its call into the allocator: the return address,
+ * the stack pointer after the call returns (the interposed function's
+ * CFA) and the program's rbp.  The stack walk starts here rather than in
+ * the profiler, whose own frames it would otherwise step through and cut. */
+struct hp_frame {
+	uintptr_t pc, sp, bp;
+};
+/* Fills f in a function built with frame pointers (interpose.c): rbp points
+ * at the saved rbp, the return address is above it, the CFA above that. */
+#define HP_FRAME_HERE(f)                                                      \
+	do {                                                                  \
+		const uintptr_t *fa_ = __builtin_frame_address(0);            \
+		(f).pc = fa_[1];                                              \
+		(f).sp = (uintptr_t)(fa_ + 2);                                \
+		(f).bp = fa_[0];                                              \
+	} while (0)
+
 /* ---- interpose.c ---- */
 void hp_interpose_resolve(void);
 int hp_boot_owns(const void *p);       /* p came from the bootstrap arena */
@@ -97,14 +114,13 @@ extern struct hp_global hp_g;
 void hp_init(void);
 /* The slow path of every allocation entry point: a sample is due (or the
  * thread is new, or the profiler is not ready).  p is the block the real
- * allocator returned (NULL if it failed), caller the return address of the
- * interposed call (the program's call site). */
-void hp_alloc_slow(void *p, size_t size, uintptr_t caller) HP_COLD;
+ * allocator returned (NULL if it failed), from the program's frame. */
+void hp_alloc_slow(void *p, size_t size, const struct hp_frame *from) HP_COLD;
 /* free() of a pointer whose live-table slot was occupied.  Returns 1 when
  * the caller should pass p on to the real free, 0 for a bootstrap block. */
 int hp_free_slow(void *p) HP_COLD;
 /* realloc() of such a pointer; realfn is the real realloc. */
-void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), uintptr_t caller) HP_COLD;
+void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const struct hp_frame *from) HP_COLD;
 
 /* The allocation fast path: one thread-local compare and subtract, taken
  * before the real call so that malloc can end in a tail jump.  Returns 1
@@ -122,10 +138,10 @@ static inline int hp_countdown(size_t n)
 }
 
 /* The same after the real call, for the rare entry points. */
-static inline void hp_account(void *p, size_t n, uintptr_t caller)
+static inline void hp_account(void *p, size_t n, const struct hp_frame *from)
 {
 	if (!hp_countdown(n))
-		hp_alloc_slow(p, n, caller);
+		hp_alloc_slow(p, n, from);
 }
 
 #define HP_BOOT_BUCKET UINT32_MAX   /* live-table marker for bootstrap-arena blocks */
@@ -156,16 +172,18 @@ double hp_sampler_weight(uint64_t size, uint64_t rate);
 
 /* ---- stack.c: unwinding ---- */
 int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dropped) */
-/* Captures up to max return addresses, leaf first, with the profiler's own
- * frames (and operator new) removed.  Returns the count (0 = failed). */
-int hp_stack_capture(uintptr_t *pcs, int max);
+/* Captures up to max return addresses, leaf first, from the program's frame
+ * (NULL: from here), with the profiler's own frames (and operator new)
+ * removed.  Returns the count (0 = failed). */
+int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from);
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
 int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does every walk) */
-/* Return addresses from the caller up into pcs, less those in [cut_lo,
- * cut_hi); -1 when a frame needs libunwind.  [lo, hi) bounds every stack
- * read (this thread's stack). */
-int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi, uintptr_t cut_lo, uintptr_t cut_hi);
+/* Return addresses from frame `from` (NULL: the caller) up into pcs, less
+ * those in [cut_lo, cut_hi); -1 when a frame needs libunwind.  [lo, hi)
+ * bounds every stack read (this thread's stack). */
+int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi, uintptr_t cut_lo, uintptr_t cut_hi,
+		const struct hp_frame *from);
 void hp_cfi_stats(unsigned long out[4]);     /* rules found: empty, step, end, unsupported */
 
 /* ---- ialloc.c: the profiler's own memory, from mmap, never from malloc ---- */

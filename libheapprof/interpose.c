@@ -277,13 +277,16 @@ void hp_real_free(void *p)
 
 /* ---- the fast paths ---- */
 
-/* The program's call site, for the slow paths (hp_alloc_slow). */
-#define CALLER() ((uintptr_t)__builtin_return_address(0))
-
-static HP_COLD void *malloc_slow(size_t n, uintptr_t caller)
+/* The slow halves take the program's frame where they start: the fast
+ * halves reach them with a tail jump, so their return address is the
+ * program's.  (Were the jump a call, the walk would start one frame of
+ * ours lower and cut it: slower, not wrong.) */
+static HP_COLD void *malloc_slow(size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p = real.malloc(n);
-	hp_alloc_slow(p, n, caller);
+	hp_alloc_slow(p, n, &f);
 	return p;
 }
 
@@ -291,13 +294,15 @@ HP_EXPORT void *malloc(size_t n)
 {
 	if (HP_LIKELY(hp_countdown(n)))
 		return real.malloc(n);
-	return malloc_slow(n, CALLER());
+	return malloc_slow(n);
 }
 
-static HP_COLD void *calloc_slow(size_t n, size_t m, size_t t, uintptr_t caller)
+static HP_COLD void *calloc_slow(size_t n, size_t m, size_t t)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p = real.calloc(n, m);
-	hp_alloc_slow(p, t, caller);    /* an overflowing t fails: no sample */
+	hp_alloc_slow(p, t, &f);        /* an overflowing t fails: no sample */
 	return p;
 }
 
@@ -308,7 +313,7 @@ HP_EXPORT void *calloc(size_t n, size_t m)
 		t = SIZE_MAX;           /* real calloc fails with ENOMEM */
 	if (HP_LIKELY(hp_countdown(t)))
 		return real.calloc(n, m);
-	return calloc_slow(n, m, t, CALLER());
+	return calloc_slow(n, m, t);
 }
 
 HP_EXPORT void free(void *p)
@@ -320,13 +325,15 @@ HP_EXPORT void free(void *p)
 	real.free(p);
 }
 
-static HP_COLD void *realloc_slow(void *p, size_t n, uintptr_t caller)
+static HP_COLD void *realloc_slow(void *p, size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	if (hp_livetab_maybe(p))
-		return hp_realloc_slow(p, n, real.realloc, caller);
+		return hp_realloc_slow(p, n, real.realloc, &f);
 	void *q = real.realloc(p, n);
 	if (q)
-		hp_alloc_slow(q, n, caller);
+		hp_alloc_slow(q, n, &f);
 	return q;
 }
 
@@ -338,7 +345,7 @@ HP_EXPORT void *realloc(void *p, size_t n)
 {
 	if (HP_LIKELY(!hp_livetab_maybe(p) && hp_countdown(n)))
 		return real.realloc(p, n);
-	return realloc_slow(p, n, CALLER());
+	return realloc_slow(p, n);
 }
 
 HP_EXPORT void *reallocarray(void *p, size_t n, size_t m)
@@ -353,33 +360,41 @@ HP_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 
 HP_EXPORT int posix_memalign(void **out, size_t a, size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p;
 	int e = real.posix_memalign(&p, a, n);
 	if (e == 0) {
 		*out = p;
-		hp_account(p, n, CALLER());
+		hp_account(p, n, &f);
 	}
 	return e;
 }
 
 HP_EXPORT void *aligned_alloc(size_t a, size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p = real.aligned_alloc(a, n);
-	hp_account(p, n, CALLER());
+	hp_account(p, n, &f);
 	return p;
 }
 
 HP_EXPORT void *memalign(size_t a, size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p = real.memalign(a, n);
-	hp_account(p, n, CALLER());
+	hp_account(p, n, &f);
 	return p;
 }
 
 HP_EXPORT void *valloc(size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p = real.valloc(n);
-	hp_account(p, n, CALLER());
+	hp_account(p, n, &f);
 	return p;
 }
 
@@ -387,9 +402,11 @@ HP_EXPORT void *valloc(size_t n)
  * the program asked for in effect, so it is what we charge. */
 HP_EXPORT void *pvalloc(size_t n)
 {
+	struct hp_frame f;
+	HP_FRAME_HERE(f);
 	void *p = real.pvalloc(n);
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
-	hp_account(p, n ? (n + ps - 1) & ~(ps - 1) : ps, CALLER());
+	hp_account(p, n ? (n + ps - 1) & ~(ps - 1) : ps, &f);
 	return p;
 }
 

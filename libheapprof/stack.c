@@ -145,17 +145,25 @@ static int stack_bounds(void)
 }
 
 /* Frame-pointer walk: each frame record is {caller's frame pointer, return
- * address}.  This function and its callers in the library are built with
- * frame pointers, so the chain is whole up to the allocating code.  Writes
- * the return addresses after the profiler's own frames (and operator new)
- * straight into pcs. */
-static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max)
+ * address}.  It starts at the program's frame (from), or else here: this
+ * function and its callers in the library are built with frame pointers,
+ * so the chain is whole up to the allocating code.  Writes the return
+ * addresses after the profiler's own frames (and operator new) straight
+ * into pcs. */
+static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 {
 	if (stack_bounds() != 0)
 		return 0;
 	const uintptr_t lo = stack_lo, hi = stack_hi - 2 * sizeof(uintptr_t);
 	uintptr_t f = (uintptr_t)__builtin_frame_address(0);
 	int n = 0, leading = 1;
+	if (from && from->sp >= lo && from->sp <= hi) {
+		if (!in(&st.self, from->pc) && !in_new(from->pc)) {
+			leading = 0;
+			pcs[n++] = from->pc;
+		}
+		f = from->bp;
+	}
 	while (n < max && f >= lo && f <= hi && !(f & (sizeof(uintptr_t) - 1))) {
 		const uintptr_t *fp = (const uintptr_t *)f;
 		uintptr_t ret = fp[1], next = fp[0];
@@ -174,15 +182,15 @@ static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max)
 	return n;
 }
 
-int hp_stack_capture(uintptr_t *pcs, int max)
+int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 {
 	uintptr_t buf[HP_MAX_DEPTH + 16];
 	int n = -1, i = 0;
 	if (st.mode == HP_UNWIND_FP)
-		return fp_capture(pcs, max);
+		return fp_capture(pcs, max, from);
 	if (st.mode == HP_UNWIND_CFI && stack_bounds() == 0) {
 		/* The walk has left out our own frames already. */
-		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi);
+		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi, from);
 		if (n >= 0) {
 			while (i < n && in_new(buf[i]))
 				i++;
