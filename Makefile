@@ -29,7 +29,7 @@ LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec 
 	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
 LIB_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=libheapprof/heapprof.map \
 	-Wl,-soname,libheapprof.so
-LIB_LIBS := -ldw -lelf -lz -lm -ldl -lpthread
+LIB_LIBS := -ldw -lelf -lz -ldl -lpthread
 
 LIB_SRCS := $(addprefix libheapprof/, interpose.c core.c config.c sampler.c stack.c cfi.c \
 	ialloc.c stacktab.c livetab.c modtab.c dump.c dumper.c http.c trace.c leaks.c pb.c profile.c symbolize.c)

@@ -169,6 +169,8 @@ uint64_t hp_sampler_next(struct hp_thread *t, uint64_t rate);
 void hp_sampler_seed(struct hp_thread *t);
 /* Inverse inclusion probability 1/(1-exp(-size/rate)); exactly 1 at rate <= 1. */
 double hp_sampler_weight(uint64_t size, uint64_t rate);
+double hp_sampler_ln(double x);              /* ln x, x > 0 normal (no libm) */
+double hp_sampler_one_minus_exp(double a);   /* 1 - exp(-a), a >= 0 (no libm) */
 
 /* ---- stack.c: unwinding ---- */
 int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dropped) */

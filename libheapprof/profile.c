@@ -23,7 +23,6 @@
  */
 #include <fcntl.h>
 #include <gelf.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,7 +535,7 @@ static int64_t prof_round(double x)
 		return 0;
 	if (x >= 9.2e18)
 		return INT64_MAX;
-	return (int64_t)llround(x);
+	return (int64_t)(x + 0.5);      /* x > 0: llround without libm */
 }
 
 /* The estimated (objects, bytes) for n sampled objects of size bytes,

@@ -9,10 +9,16 @@
  * (Horvitz-Thompson), which is what Go's scaleHeapSample applies; see
  * ../shared/reference/sampling.md.  All floating point stays here, off the
  * fast path.
+ *
+ * The two transcendental functions needed, ln and 1 - exp(-a), are written
+ * out below rather than taken from libm: linking libm maps about 300 KiB
+ * into every C program that does not use it already, and these need
+ * neither errno nor special cases.  Both are within a few ulp of libm's
+ * (tests/unit/test_sampler.c compares them).
  */
 #include "hp.h"
 
-#include <math.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +44,55 @@ void hp_sampler_seed(struct hp_thread *t)
 	t->rng = s ? s : 1;
 }
 
+/* ln x for a normal x > 0.  x = m 2^e with m in [sqrt(1/2), sqrt(2)), and
+ * ln m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.172: the odd series to
+ * s^19 leaves a relative error below 1e-16. */
+double hp_sampler_ln(double x)
+{
+	static const double inv_odd[] = {       /* 1/(2k + 1) */
+		1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19,
+	};
+	uint64_t u;
+	memcpy(&u, &x, sizeof u);
+	int e = (int)((u >> 52) & 0x7ff) - 1022;
+	u = (u & ((1ull << 52) - 1)) | 1022ull << 52;          /* m in [0.5, 1) */
+	double m;
+	memcpy(&m, &u, sizeof m);
+	if (m < 0.70710678118654752440) {
+		m *= 2;
+		e--;
+	}
+	double s = (m - 1) / (m + 1), z = s * s, p = 0;
+	for (int k = 9; k >= 0; k--)
+		p = p * z + inv_odd[k];
+	/* ln 2 in two parts, so that e ln 2 adds no rounding of its own */
+	return e * 6.93147180369123816490e-01 + (2 * s * p + e * 1.90821492927058770002e-10);
+}
+
+/* 1 - exp(-a) for a >= 0, accurate also where a is tiny (w(16 B) at
+ * 512 KiB needs a = 3e-5 to full precision).  Used when a bucket is made
+ * and when a profile is written, not per sample. */
+double hp_sampler_one_minus_exp(double a)
+{
+	double t = 1;
+	if (a < 0.5) {          /* a (1 - a/2 (1 - a/3 (1 - ...))), to a^17/17! */
+		for (int k = 17; k >= 2; k--)
+			t = 1 - t * a / k;
+		return a * t;
+	}
+	if (a > 40)
+		return 1;       /* exp(-40) is below half an ulp of 1 */
+	/* exp(-a) = 2^-k exp(-r), r = a - k ln 2 in [-0.35, 0.35] */
+	int k = (int)(a * 1.44269504088896340736 + 0.5);
+	double r = (a - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+	for (int j = 16; j >= 1; j--)
+		t = 1 - t * r / j;
+	uint64_t b = (uint64_t)(1023 - k) << 52;
+	double two_k;
+	memcpy(&two_k, &b, sizeof two_k);
+	return 1 - t * two_k;
+}
+
 /* Returns floor(X) + 1 with X ~ Exp(rate): an allocation of n bytes is then
  * sampled iff n >= countdown, which happens with probability exactly
  * 1 - exp(-n/rate).  rate 1 -> 0 (every allocation); rate 0 -> never. */
@@ -51,18 +106,18 @@ uint64_t hp_sampler_next(struct hp_thread *t, uint64_t rate)
 		hp_sampler_seed(t);
 	uint64_t x = splitmix64(&t->rng);
 	double u = (double)((x >> 11) + 1) * 0x1.0p-53;     /* (0, 1] */
-	double gap = -log(u) * (double)rate;
+	double gap = -hp_sampler_ln(u) * (double)rate;
 	if (gap >= 0x1.0p62)
 		return (uint64_t)1 << 62;
 	return (uint64_t)gap + 1;
 }
 
-/* 1/(1 - exp(-size/rate)), with expm1 so tiny sizes keep full precision
+/* 1/(1 - exp(-size/rate)), computed so that tiny sizes keep full precision
  * (w(16 B) at 512 KiB is 32768.5).  Exactly 1 at rate <= 1, and for size 0
  * (never sampled at rate > 1; seen, so counted once, if it ever is). */
 double hp_sampler_weight(uint64_t size, uint64_t rate)
 {
 	if (rate <= 1 || size == 0)
 		return 1.0;
-	return 1.0 / -expm1(-(double)size / (double)rate);
+	return 1.0 / hp_sampler_one_minus_exp((double)size / (double)rate);
 }

@@ -86,12 +86,12 @@ $(UNIT_LIB_A): $(UNIT_LIB_OBJS)
 $(UNIT_LIB_BINS): $(B)/tests/unit/%: tests/unit/%.c $(UNIT_LIB_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_A) $(LIB_LIBS)
+	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_A) $(LIB_LIBS) -lm
 
 $(UNIT_CC_BINS): $(B)/tests/unit/%: tests/unit/%.cc $(UNIT_LIB_A) $(LIB_HDRS)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX     $@")
-	$(Q)$(CXX) $(UNIT_CXXFLAGS) -o $@ $< $(UNIT_LIB_A) $(LIB_LIBS)
+	$(Q)$(CXX) $(UNIT_CXXFLAGS) -o $@ $< $(UNIT_LIB_A) $(LIB_LIBS) -lm
 
 # The sanitizer builds compile $(SAN_SRCS) again with the sanitizer and
 # archive them, so a test links only the modules it uses.
@@ -123,12 +123,12 @@ $(SAN_ASAN_A): $(SAN_ASAN_OBJS)
 $(UNIT_TSAN_BINS): $(B)/tests/unit/%: tests/unit/%.c $(SAN_TSAN_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  TSAN    $@")
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -Itests/unit -o $@ $< $(SAN_TSAN_A) $(LIB_LIBS)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -Itests/unit -o $@ $< $(SAN_TSAN_A) $(LIB_LIBS) -lm
 
 $(UNIT_ASAN_BINS): $(B)/tests/unit/%: tests/unit/%.c $(SAN_ASAN_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  ASAN    $@")
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< $(SAN_ASAN_A) $(LIB_LIBS)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< $(SAN_ASAN_A) $(LIB_LIBS) -lm
 
 $(B)/tests/unit/test_flame: tests/unit/test_flame.c $(TEST_FLAME_SRCS) $(wildcard cli/*.h)
 	$(Q)mkdir -p $(@D)
