@@ -471,21 +471,15 @@ static __attribute__((noinline, cold)) uint64_t miss(uintptr_t pc)
 	return r;
 }
 
-/* Walks from frame `from` (or from its caller) up, at most max frames.
- * Writes return addresses (from's or its caller's first) to pcs, leaving
- * out those in [cut_lo, cut_hi) (the profiler's own code: no branch, the
- * store is just not kept); returns how many it kept, or -1 when a frame
- * needs libunwind.  [lo, hi) is this thread's stack. */
+/* Walks from frame `from` up, at most max frames.  Writes return addresses
+ * (from's first) to pcs, leaving out those in [cut_lo, cut_hi) (the
+ * profiler's own code: no branch, the store is just not kept); returns how
+ * many it kept, or -1 when a frame needs libunwind.  [lo, hi) is this
+ * thread's stack. */
 __attribute__((noinline)) int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi,
 					  uintptr_t cut_lo, uintptr_t cut_hi, const struct hp_frame *from)
 {
-	const uintptr_t *fa = __builtin_frame_address(0);
-	uintptr_t sp = (uintptr_t)(fa + 2), bp = fa[0], pc = fa[1];
-	if (from) {
-		sp = from->sp;
-		bp = from->bp;
-		pc = from->pc;
-	}
+	uintptr_t sp = from->sp, bp = from->bp, pc = from->pc;
 	const uintptr_t cut_len = cut_hi - cut_lo;
 	const uint64_t *cache = cf.cache;       /* a local: the stores to pcs cannot change it */
 	int n = 0;

@@ -137,7 +137,7 @@ static inline int hp_countdown(size_t n)
 	return 0;
 }
 
-/* The same after the real call, for the rare entry points. */
+/* The same after the real call, with the frame already taken (realloc). */
 static inline void hp_account(void *p, size_t n, const struct hp_frame *from)
 {
 	if (!hp_countdown(n))
@@ -174,14 +174,14 @@ double hp_sampler_one_minus_exp(double a);   /* 1 - exp(-a), a >= 0 (no libm) */
 
 /* ---- stack.c: unwinding ---- */
 int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dropped) */
-/* Captures up to max return addresses, leaf first, from the program's frame
- * (NULL: from here), with the profiler's own frames (and operator new)
- * removed.  Returns the count (0 = failed). */
+/* Captures up to max return addresses, leaf first, from the program's frame,
+ * with the profiler's own frames (and operator new) removed.  Returns the
+ * count (0 = failed). */
 int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from);
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
 int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does every walk) */
-/* Return addresses from frame `from` (NULL: the caller) up into pcs, less
+/* Return addresses from frame `from` up into pcs, less
  * those in [cut_lo, cut_hi); -1 when a frame needs libunwind.  [lo, hi)
  * bounds every stack read (this thread's stack). */
 int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi, uintptr_t cut_lo, uintptr_t cut_hi,

@@ -348,6 +348,18 @@ HP_EXPORT void *realloc(void *p, size_t n)
 	return realloc_slow(p, n);
 }
 
+/* The rare entry points account after the real call, and take the program's
+ * frame only when a sample is due (in the function itself: a macro, not a
+ * call, so that the frame is theirs). */
+#define ACCOUNT(p, n)                                                         \
+	do {                                                                  \
+		if (!hp_countdown(n)) {                                       \
+			struct hp_frame f_;                                   \
+			HP_FRAME_HERE(f_);                                    \
+			hp_alloc_slow((p), (n), &f_);                         \
+		}                                                             \
+	} while (0)
+
 HP_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 {
 	size_t t;
@@ -360,41 +372,33 @@ HP_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 
 HP_EXPORT int posix_memalign(void **out, size_t a, size_t n)
 {
-	struct hp_frame f;
-	HP_FRAME_HERE(f);
 	void *p;
 	int e = real.posix_memalign(&p, a, n);
 	if (e == 0) {
 		*out = p;
-		hp_account(p, n, &f);
+		ACCOUNT(p, n);
 	}
 	return e;
 }
 
 HP_EXPORT void *aligned_alloc(size_t a, size_t n)
 {
-	struct hp_frame f;
-	HP_FRAME_HERE(f);
 	void *p = real.aligned_alloc(a, n);
-	hp_account(p, n, &f);
+	ACCOUNT(p, n);
 	return p;
 }
 
 HP_EXPORT void *memalign(size_t a, size_t n)
 {
-	struct hp_frame f;
-	HP_FRAME_HERE(f);
 	void *p = real.memalign(a, n);
-	hp_account(p, n, &f);
+	ACCOUNT(p, n);
 	return p;
 }
 
 HP_EXPORT void *valloc(size_t n)
 {
-	struct hp_frame f;
-	HP_FRAME_HERE(f);
 	void *p = real.valloc(n);
-	hp_account(p, n, &f);
+	ACCOUNT(p, n);
 	return p;
 }
 
@@ -402,11 +406,9 @@ HP_EXPORT void *valloc(size_t n)
  * the program asked for in effect, so it is what we charge. */
 HP_EXPORT void *pvalloc(size_t n)
 {
-	struct hp_frame f;
-	HP_FRAME_HERE(f);
 	void *p = real.pvalloc(n);
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
-	hp_account(p, n ? (n + ps - 1) & ~(ps - 1) : ps, &f);
+	ACCOUNT(p, n ? (n + ps - 1) & ~(ps - 1) : ps);
 	return p;
 }
 

@@ -145,9 +145,9 @@ static int stack_bounds(void)
 }
 
 /* Frame-pointer walk: each frame record is {caller's frame pointer, return
- * address}.  It starts at the program's frame (from), or else here: this
- * function and its callers in the library are built with frame pointers,
- * so the chain is whole up to the allocating code.  Writes the return
+ * address}.  It starts at the program's frame, or here when that is not on
+ * this stack (a sigaltstack): this function and its callers in the library
+ * are built with frame pointers, so the chain is whole up to the program.  Writes the return
  * addresses after the profiler's own frames (and operator new) straight
  * into pcs. */
 static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
@@ -157,7 +157,7 @@ static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max, const s
 	const uintptr_t lo = stack_lo, hi = stack_hi - 2 * sizeof(uintptr_t);
 	uintptr_t f = (uintptr_t)__builtin_frame_address(0);
 	int n = 0, leading = 1;
-	if (from && from->sp >= lo && from->sp <= hi) {
+	if (from->sp >= lo && from->sp <= hi) {
 		if (!in(&st.self, from->pc) && !in_new(from->pc)) {
 			leading = 0;
 			pcs[n++] = from->pc;
