@@ -8,7 +8,7 @@
  * block on free or realloc, and the process-level events (constructor,
  * pthread_atfork handlers, the final dump at exit).
  *
- * Locking: one mutex, hp_g.lock, guards the stack table, the buckets and the
+ * Locking: one lock, hp_g.lock (a spin-then-sleep lock, hp.h), guards the stack table, the buckets and the
  * live table.  It is held only around table updates and the dump's copy of
  * the counters, never while unwinding, symbolizing, compressing or writing,
  * and nothing done under it calls malloc.
@@ -16,13 +16,14 @@
 #include "hp.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 HP_TLS struct hp_thread hp_self;
-struct hp_global hp_g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+struct hp_global hp_g = { .lock = HP_LOCK_INIT };
 
 static struct {
 	pthread_once_t once;
@@ -47,10 +48,36 @@ int64_t hp_mono_ns(void)
 
 void hp_boot_register(const void *p)
 {
-	pthread_mutex_lock(&hp_g.lock);
+	hp_lock(&hp_g.lock);
 	if (hp_livetab_insert_locked(p, HP_BOOT_BUCKET) != 0)
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&hp_g.lock);
+	hp_unlock(&hp_g.lock);
+}
+
+/* Measured on the 2-thread loop at rate 1 (docs/performance.md, session 6):
+ * 20 pauses (about 1 us) before sleeping beats 200, which burns the
+ * processor the holder needs; glibc's mutex is no better in CPU time and
+ * worse in wall time. */
+enum { LOCK_SPINS = 20, LOCK_SLEEP_NS = 50000 };
+
+void hp_lock_wait(hp_lock_t *l)
+{
+	int e = errno;
+	for (unsigned i = 0;; i++) {
+		if (!__atomic_load_n(&l->v, __ATOMIC_RELAXED) && !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+			break;
+		if (i < LOCK_SPINS) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else {
+			/* A sleep, not a yield: under SCHED_FIFO a yield never lets a
+			 * lower-priority holder run. */
+			struct timespec ts = { 0, LOCK_SLEEP_NS };
+			nanosleep(&ts, NULL);
+		}
+	}
+	errno = e;
 }
 
 /* ---- threads ---- */
@@ -94,24 +121,24 @@ static void record_sample(void *p, size_t n, const struct hp_frame *from)
 	int d = hp_stack_capture(pcs, hp_cfg.depth, from);
 	int ok = 0, new_stack = 0;
 	if (d > 0) {
-		pthread_mutex_lock(&hp_g.lock);
+		hp_lock(&hp_g.lock);
 		uint32_t b = hp_stacktab_bucket_locked(pcs, d, n, &new_stack);
 		if (b && hp_livetab_insert_locked(p, b) == 0) {
 			struct hp_bucket *k = hp_stacktab_get(b);
 			k->allocs++;
 			hp_g.est_inuse += k->est_bytes;
+			/* Under the lock, so no atomic add: readers only load it. */
+			__atomic_store_n(&hp_g.samples, hp_g.samples + 1, __ATOMIC_RELAXED);
 			ok = 1;
 		}
-		pthread_mutex_unlock(&hp_g.lock);
+		hp_unlock(&hp_g.lock);
 	}
 	if (new_stack)
 		hp_modtab_note(pcs, d);
-	if (ok) {
-		__atomic_fetch_add(&hp_g.samples, 1, __ATOMIC_RELAXED);
+	if (ok)
 		hp_dumper_peak_check();
-	} else {
+	else
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
-	}
 	hp_guard_leave(g);
 }
 
@@ -164,20 +191,20 @@ static uint32_t detach(const void *p)
 {
 	if (!hp_livetab_probe(p))
 		return 0;       /* a false positive of the fast check, or tracing */
-	pthread_mutex_lock(&hp_g.lock);
+	hp_lock(&hp_g.lock);
 	uint32_t b = hp_livetab_remove_locked(p);
 	if (b && b != HP_BOOT_BUCKET) {
 		struct hp_bucket *k = hp_stacktab_get(b);
 		k->frees++;
 		hp_g.est_inuse -= k->est_bytes;
 	}
-	pthread_mutex_unlock(&hp_g.lock);
+	hp_unlock(&hp_g.lock);
 	return b;
 }
 
 static void reattach(const void *p, uint32_t b)
 {
-	pthread_mutex_lock(&hp_g.lock);
+	hp_lock(&hp_g.lock);
 	if (hp_livetab_insert_locked(p, b) == 0) {
 		if (b != HP_BOOT_BUCKET) {
 			struct hp_bucket *k = hp_stacktab_get(b);
@@ -187,7 +214,7 @@ static void reattach(const void *p, uint32_t b)
 	} else {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&hp_g.lock);
+	hp_unlock(&hp_g.lock);
 }
 
 int hp_free_slow(void *p)
@@ -270,14 +297,14 @@ static void fork_prepare(void)
 {
 	core.fork_guard = hp_guard_enter();
 	hp_dumper_atfork_prepare();
-	pthread_mutex_lock(&hp_g.lock);
+	hp_lock(&hp_g.lock);
 	hp_ialloc_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
 	hp_ialloc_atfork_parent();
-	pthread_mutex_unlock(&hp_g.lock);
+	hp_unlock(&hp_g.lock);
 	hp_dumper_atfork_parent();
 	hp_guard_leave(core.fork_guard);
 }
@@ -286,7 +313,7 @@ static void fork_child(void)
 {
 	/* Only this thread exists now.  Locks held by threads that are gone
 	 * would stay locked forever, so start them afresh. */
-	pthread_mutex_init(&hp_g.lock, NULL);
+	hp_g.lock = (hp_lock_t)HP_LOCK_INIT;
 	hp_ialloc_atfork_child();
 	hp_modtab_atfork_child();
 	hp_g.pid = getpid();

@@ -26,7 +26,7 @@ static struct {
  * hp_dump_snapshot_free.  Returns the count, or -1 on OOM. */
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 {
-	pthread_mutex_lock(&hp_g.lock);
+	hp_lock(&hp_g.lock);
 	uint32_t n = hp_stacktab_nbuckets();
 	size_t len = (size_t)(n ? n : 1) * sizeof(struct hp_prof_sample);
 	struct hp_prof_sample *s = hp_ialloc(len);
@@ -44,7 +44,7 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 			k++;
 		}
 	}
-	pthread_mutex_unlock(&hp_g.lock);
+	hp_unlock(&hp_g.lock);
 	*out = s;
 	*bytes = len;
 	return s ? k : -1;

@@ -83,6 +83,26 @@ void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
 
 /* ---- core.c: per-thread state, the global lock, init, fork, exit ---- */
+
+/* The lock of the sample tables (hp_g.lock), taken on every sample and on
+ * every free of a sampled block, and held for well under a microsecond
+ * (the dump's copy of the counters is the longest hold).  A test-and-set
+ * lock whose release is a plain store: one atomic instruction a lock pair,
+ * where pthread_mutex_t needs two.  A waiter spins a little, then yields,
+ * then sleeps (hp_lock_wait), so a preempted holder, or a lower-priority one
+ * under SCHED_FIFO, always gets the processor back. */
+typedef struct { int v; } hp_lock_t;
+#define HP_LOCK_INIT { 0 }
+void hp_lock_wait(hp_lock_t *l) HP_COLD;
+static inline void hp_lock(hp_lock_t *l)
+{
+	if (HP_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
+		hp_lock_wait(l);
+}
+static inline void hp_unlock(hp_lock_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
 struct hp_thread {
 	uint64_t countdown;     /* fast-path gate: the slow path runs when size >= countdown */
 	uint64_t sample_left;   /* while tracing (countdown held at 0): bytes to the next sample */
@@ -102,8 +122,8 @@ struct hp_global {
 	pid_t pid;
 	int64_t start_ns;       /* CLOCK_REALTIME at init */
 	int64_t start_mono_ns;  /* CLOCK_MONOTONIC at init */
-	pthread_mutex_t lock;   /* stack table, buckets, live table */
-	uint64_t samples;       /* samples recorded (atomic) */
+	hp_lock_t lock;         /* stack table, buckets, live table */
+	uint64_t samples;       /* samples recorded (written under lock, read relaxed) */
 	uint64_t dropped;       /* samples we could not record (atomic) */
 	double est_inuse;       /* estimated in-use bytes from the samples (under lock) */
 	uint64_t overflowed;    /* samples counted in the overflow bucket (atomic) */

@@ -6,7 +6,7 @@
 #include "check.h"
 #include "hp.h"
 
-struct hp_global hp_g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+struct hp_global hp_g = { .lock = HP_LOCK_INIT };
 
 static int fresh;
 
