@@ -245,8 +245,8 @@ int hp_livetab_init(void);
 /* Fast, lock-free: 0 means p was certainly not sampled.  A non-zero answer
  * may be a false positive; the caller confirms under the lock. */
 static inline int hp_livetab_maybe(const void *p);
-/* Lock-free probe of the real table (hp_live may be the always-busy filter
- * while tracing): 0 means certainly not sampled. */
+/* Lock-free probe of the table itself, a finer filter than
+ * hp_livetab_maybe: 0 means certainly not sampled. */
 int hp_livetab_probe(const void *p);
 /* While tracing, every free must reach the slow path to be counted. */
 void hp_livetab_filter_all(void);
@@ -254,24 +254,24 @@ int hp_livetab_insert_locked(const void *p, uint32_t bucket); /* 0 or -ENOMEM */
 uint32_t hp_livetab_remove_locked(const void *p);           /* bucket or 0 */
 uint64_t hp_livetab_count(void);
 
-/* One generation of the table.  Readers load the pointer once, so keys and
- * shift always belong together; old generations stay mapped (see livetab.c). */
-struct hp_livearr {
-	unsigned shift;           /* slot = hash >> shift; 2^(64-shift) slots */
-	uint64_t count;
-	uint32_t *vals;           /* bucket ids, parallel to keys */
-	uintptr_t keys[];         /* 0 = empty, 1 = being moved, else a pointer */
+/* The free fast path's filter: a byte per 4 KiB page of address space,
+ * folded modulo 4 GiB, counting the live sampled blocks that start in a
+ * page folding onto it.  No multiply and no pointer to follow, so free()
+ * adds six instructions.  The index mask is a variable so that the whole
+ * struct is .bss (no 1 MiB in the file) and so that tracing can send every
+ * free to the slow path: mask 0 and entry 0 held non-zero.  See livetab.c
+ * for why a reader never misses a block. */
+#define HP_PAGEFILT_BITS 20
+struct hp_pagefilt {
+	uint32_t mask;                          /* 2^20 - 1 from the first sample; 0 while tracing */
+	uint8_t count[1u << HP_PAGEFILT_BITS];  /* 1 MiB of .bss, touched where written */
 };
-extern struct hp_livearr *hp_live;    /* accessed with __atomic builtins */
+extern struct hp_pagefilt hp_pagefilt;
 
-static inline uint64_t hp_livetab_hash(const void *p)
-{
-	return ((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull;
-}
 static inline int hp_livetab_maybe(const void *p)
 {
-	struct hp_livearr *a = __atomic_load_n(&hp_live, __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&a->keys[hp_livetab_hash(p) >> a->shift], __ATOMIC_RELAXED) != 0;
+	uint32_t i = (uint32_t)((uintptr_t)p >> 12) & __atomic_load_n(&hp_pagefilt.mask, __ATOMIC_RELAXED);
+	return __atomic_load_n(&hp_pagefilt.count[i], __ATOMIC_RELAXED) != 0;
 }
 
 /* ---- dump.c: turning the tables into a profile file ---- */

@@ -1,15 +1,22 @@
 /*
  * livetab.c - the sampled blocks that are still live, keyed by address.
  *
- * free() must tell "was this block sampled?" for every pointer, at the cost
- * of one load on the fast path.  This is an open-addressing table with
- * linear probing, read without a lock: a pointer that is in the table
- * always has a non-empty home slot, so an empty home slot proves the block
- * was not sampled.  A non-empty one (p itself, or a neighbour) sends free()
- * to the slow path, which decides under hp_g.lock.  So there are false
- * positives but never false negatives.
- *
- * Two rules keep that true while other threads change the table:
+ * free() must tell "was this block sampled?" for every pointer.  Two
+ * filters answer before any lock is taken, and both have false positives
+ * but never false negatives:
+ *  - the page filter (hp.h), read by the free fast path: a saturating
+ *    count per folded page of the live sampled blocks that start there.
+ *    It is raised before malloc hands a sampled block to the program and
+ *    lowered only under hp_g.lock when one goes, so while a block is live
+ *    every value a reader can see for its entry is at least 1.  A count
+ *    that reaches 255 stays there: such an entry gives false positives
+ *    from then on, never a miss;
+ *  - the table's home slot, read by the slow path (hp_livetab_probe) so
+ *    that a page false positive usually ends without the lock.
+ * The table is open addressing with linear probing.  A pointer that is in
+ * it always has a non-empty home slot, so an empty home slot proves the
+ * block was not sampled.  Two rules keep that true while other threads
+ * change the table:
  *  - Deletion shifts later entries back instead of leaving tombstones
  *    (tombstones pile up on the few addresses an allocator reuses, see
  *    measured.md), and every slot it vacates holds BUSY until it is either
@@ -31,60 +38,80 @@
 #pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
 #endif
 
+/* One generation of the table.  Readers load the pointer once, so keys and
+ * shift always belong together. */
+struct livearr {
+	unsigned shift;           /* slot = hash >> shift; 2^(64-shift) slots */
+	uint64_t count;
+	uint32_t *vals;           /* bucket ids, parallel to keys */
+	uintptr_t keys[];         /* 0 = empty, 1 = being moved, else a pointer */
+};
+
 #define BUSY ((uintptr_t)1)
 #define GEN0_BITS 10
 
 static struct {
-	struct hp_livearr hdr;
+	struct livearr hdr;
 	uintptr_t keys[1u << GEN0_BITS];
 } gen0 = { .hdr = { .shift = 64 - GEN0_BITS } };
 static uint32_t gen0_vals[1u << GEN0_BITS];
 
-/* While tracing, hp_live points here: two slots, both BUSY, so the free
- * fast path always goes to the slow path, which counts the free and probes
- * the real table. */
-static struct {
-	struct hp_livearr hdr;
-	uintptr_t keys[2];
-} all_busy = { .hdr = { .shift = 63 }, .keys = { BUSY, BUSY } };
-
-struct hp_livearr *hp_live = &gen0.hdr;
+/* Zero, mask included, so that it lives in .bss.  Mask 0 folds every
+ * pointer onto entry 0, which is right while nothing has been sampled;
+ * the first insert widens it before it counts its block. */
+struct hp_pagefilt hp_pagefilt;
 
 static struct {
-	struct hp_livearr *cur;         /* the real table (== hp_live unless tracing) */
-	int filtering;
+	struct livearr *cur;            /* the current generation */
+	int filter_all;                 /* tracing: the mask stays 0 */
 } lt = { .cur = &gen0.hdr };
 
-static inline uint64_t nslots(const struct hp_livearr *a)
+static inline uint8_t *pagefilt_entry(const void *p)
+{
+	return &hp_pagefilt.count[((uintptr_t)p >> 12) & ((1u << HP_PAGEFILT_BITS) - 1)];
+}
+
+/* Under the lock, before the block reaches the program. */
+static void pagefilt_add(const void *p)
+{
+	if (HP_UNLIKELY(!hp_pagefilt.mask) && !lt.filter_all)
+		__atomic_store_n(&hp_pagefilt.mask, (1u << HP_PAGEFILT_BITS) - 1, __ATOMIC_RELAXED);
+	uint8_t *e = pagefilt_entry(p);
+	if (*e != UINT8_MAX)
+		__atomic_store_n(e, (uint8_t)(*e + 1), __ATOMIC_RELAXED);
+}
+
+static void pagefilt_sub(const void *p)
+{
+	uint8_t *e = pagefilt_entry(p);
+	if (*e != UINT8_MAX)
+		__atomic_store_n(e, (uint8_t)(*e - 1), __ATOMIC_RELAXED);
+}
+
+static inline uint64_t nslots(const struct livearr *a)
 {
 	return (uint64_t)1 << (64 - a->shift);
 }
 
-static inline uint64_t home(const struct hp_livearr *a, uintptr_t k)
+static inline uint64_t home(const struct livearr *a, uintptr_t k)
 {
-	return hp_livetab_hash((const void *)k) >> a->shift;
-}
-
-static void publish(struct hp_livearr *a)
-{
-	lt.cur = a;
-	if (!lt.filtering)
-		__atomic_store_n(&hp_live, a, __ATOMIC_RELEASE);
+	return ((k >> 4) * 0x9e3779b97f4a7c15ull) >> a->shift;
 }
 
 void hp_livetab_filter_all(void)
 {
-	lt.filtering = 1;
-	__atomic_store_n(&hp_live, &all_busy.hdr, __ATOMIC_RELEASE);
+	lt.filter_all = 1;
+	__atomic_store_n(&hp_pagefilt.count[0], UINT8_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&hp_pagefilt.mask, 0, __ATOMIC_RELAXED);
 }
 
 int hp_livetab_probe(const void *p)
 {
-	struct hp_livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&a->keys[hp_livetab_hash(p) >> a->shift], __ATOMIC_RELAXED) != 0;
+	struct livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&a->keys[home(a, (uintptr_t)p)], __ATOMIC_RELAXED) != 0;
 }
 
-static void put(struct hp_livearr *a, uintptr_t k, uint32_t v)
+static void put(struct livearr *a, uintptr_t k, uint32_t v)
 {
 	uint64_t mask = nslots(a) - 1;
 	uint64_t i = home(a, k);
@@ -98,10 +125,10 @@ static void put(struct hp_livearr *a, uintptr_t k, uint32_t v)
 
 static int grow(void)
 {
-	struct hp_livearr *old = lt.cur;
+	struct livearr *old = lt.cur;
 	unsigned shift = old->shift - 1;
 	uint64_t n = (uint64_t)1 << (64 - shift);
-	struct hp_livearr *a = hp_ialloc(sizeof *a + n * sizeof(uintptr_t));
+	struct livearr *a = hp_ialloc(sizeof *a + n * sizeof(uintptr_t));
 	uint32_t *vals = hp_ialloc(n * sizeof(uint32_t));
 	if (!a || !vals) {
 		hp_ifree(a, sizeof *a + n * sizeof(uintptr_t));
@@ -113,13 +140,13 @@ static int grow(void)
 	for (uint64_t i = 0, on = nslots(old); i < on; i++)
 		if (old->keys[i] > BUSY)
 			put(a, old->keys[i], old->vals[i]);
-	publish(a);
+	__atomic_store_n(&lt.cur, a, __ATOMIC_RELEASE);
 	return 0;
 }
 
 int hp_livetab_insert_locked(const void *p, uint32_t bucket)
 {
-	struct hp_livearr *a = lt.cur;
+	struct livearr *a = lt.cur;
 	if (!a->vals)
 		a->vals = gen0_vals;
 	if ((a->count + 1) * 4 > nslots(a) * 3) {
@@ -127,13 +154,16 @@ int hp_livetab_insert_locked(const void *p, uint32_t bucket)
 			return -1;
 		a = lt.cur;
 	}
+	uint64_t before = a->count;
 	put(a, (uintptr_t)p, bucket);
+	if (a->count != before)         /* not a re-registration of a live key */
+		pagefilt_add(p);
 	return 0;
 }
 
 uint32_t hp_livetab_remove_locked(const void *p)
 {
-	struct hp_livearr *a = lt.cur;
+	struct livearr *a = lt.cur;
 	uint64_t mask = nslots(a) - 1;
 	uintptr_t k = (uintptr_t)p;
 	uint64_t i = home(a, k);
@@ -163,6 +193,7 @@ uint32_t hp_livetab_remove_locked(const void *p)
 	}
 	__atomic_store_n(&a->keys[i], 0, __ATOMIC_RELEASE);
 	a->count--;
+	pagefilt_sub(p);
 	return v;
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_livetab.c - the live-block table: exact membership, no false
- * negatives from the lock-free check while other threads insert, delete
- * and grow the table, and 10 million live blocks.
+ * negatives from the lock-free checks while other threads insert, delete
+ * and grow the table, the free fast path's page filter, and 10 million
+ * live blocks.
  * Links: livetab.o ialloc.o
  * Also built with ThreadSanitizer and AddressSanitizer (test_livetab_*san.c).
  */
@@ -22,6 +23,30 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static const void *ptr(uint64_t i)
 {
 	return (const void *)(uintptr_t)(0x7f0000000000ull + i * 48);
+}
+
+/* The page filter free() reads: exact for pages without sampled blocks
+ * (those frees never leave the fast path), a false positive for the rest
+ * of a sampled block's page, and a count that saturates rather than wraps. */
+static void test_pagefilt(void)
+{
+	const char *q = (const char *)(uintptr_t)0x7e0000001000ull;
+	CHECK(!hp_livetab_maybe(q) && !hp_livetab_maybe(NULL), "nothing is maybe-sampled before the first sample");
+	hp_livetab_insert_locked(q + 64, 5);
+	CHECK(hp_livetab_maybe(q + 64) && hp_livetab_maybe(q), "a sampled block's page is flagged");
+	CHECK(!hp_livetab_maybe(q + 4096) && !hp_livetab_maybe(q - 1) && !hp_livetab_maybe(NULL),
+	      "the pages next to it are not");
+	hp_livetab_insert_locked(q + 128, 6);
+	hp_livetab_remove_locked(q + 64);
+	CHECK(hp_livetab_maybe(q + 128), "the page stays flagged while one of its two blocks is live");
+	hp_livetab_remove_locked(q + 128);
+	CHECK(!hp_livetab_maybe(q + 128), "and clears when the last one goes");
+	for (int i = 0; i < 300; i++)
+		hp_livetab_insert_locked(q + 8192 + 8 * i, 1);
+	for (int i = 0; i < 300; i++)
+		hp_livetab_remove_locked(q + 8192 + 8 * i);
+	CHECK(hp_livetab_maybe(q + 8192) && !hp_livetab_maybe(q) && hp_livetab_count() == 0,
+	      "a page that held 300 blocks stays flagged (saturated count), its neighbours do not");
 }
 
 static void test_sequential(void)
@@ -72,7 +97,7 @@ static void *reader(void *arg)
 	long local = 0;
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
 		for (uint64_t k = 0; k < OWN; k++)
-			local += !hp_livetab_maybe(ptr(base + k));
+			local += !hp_livetab_maybe(ptr(base + k)) + !hp_livetab_probe(ptr(base + k));
 		/* Free one of ours and take it again, as a program would. */
 		uint64_t k = (uint64_t)rand() % OWN;
 		pthread_mutex_lock(&lock);
@@ -110,7 +135,7 @@ static void test_concurrent(void)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	for (int r = 0; r < READERS; r++)
 		pthread_join(th[r], NULL);
-	CHECK(misses == 0, "%d lock-free readers never missed their live blocks during %ld concurrent changes",
+	CHECK(misses == 0, "%d lock-free readers (page filter and table probe) never missed their live blocks during %ld concurrent changes",
 	      READERS, ops);
 }
 
@@ -127,12 +152,13 @@ static void test_big(void)
 	      (unsigned long long)(hp_ialloc_bytes() >> 20));
 	int negatives = 0;
 	for (uint64_t i = 0; i < LIVETAB_BIG; i += 101)
-		negatives += !hp_livetab_maybe(ptr(50000000 + i));
+		negatives += !hp_livetab_maybe(ptr(50000000 + i)) + !hp_livetab_probe(ptr(50000000 + i));
 	CHECK(!negatives, "every one of them is found");
 }
 
 int main(void)
 {
+	test_pagefilt();
 	test_sequential();
 	test_concurrent();
 	test_big();
