@@ -94,7 +94,7 @@ void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'
 typedef struct { int v; } hp_lock_t;
 #define HP_LOCK_INIT { 0 }
 void hp_lock_wait(hp_lock_t *l) HP_COLD;
-static inline void hp_lock(hp_lock_t *l)
+static inline __attribute__((always_inline)) void hp_lock(hp_lock_t *l)
 {
 	if (HP_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
 		hp_lock_wait(l);
