@@ -27,7 +27,7 @@
  *    pointer still finds every key inserted before the switch.  Their total
  *    size is less than the current generation's.
  * Writers hold hp_g.lock.  At 75% load the table doubles; 10 million live
- * blocks need 2^24 slots, 192 MiB.
+ * blocks need 2^24 slots of 16 bytes, 256 MiB.
  */
 #include "hp.h"
 
@@ -38,13 +38,21 @@
 #pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
 #endif
 
-/* One generation of the table.  Readers load the pointer once, so keys and
- * shift always belong together. */
+/* A key and its bucket id side by side: an insert or a remove touches one
+ * cache line, not one in a key array and one in a value array (two misses
+ * per sampled block on churn at rate 1, where the program's own data keeps
+ * evicting the table). */
+struct liveslot {
+	uintptr_t key;            /* 0 = empty, 1 = being moved, else a pointer */
+	uint32_t val;             /* bucket id */
+};
+
+/* One generation of the table.  Readers load the pointer once, so slots
+ * and shift always belong together. */
 struct livearr {
 	unsigned shift;           /* slot = hash >> shift; 2^(64-shift) slots */
 	uint64_t count;
-	uint32_t *vals;           /* bucket ids, parallel to keys */
-	uintptr_t keys[];         /* 0 = empty, 1 = being moved, else a pointer */
+	struct liveslot s[];
 };
 
 #define BUSY ((uintptr_t)1)
@@ -52,9 +60,8 @@ struct livearr {
 
 static struct {
 	struct livearr hdr;
-	uintptr_t keys[1u << GEN0_BITS];
+	struct liveslot s[1u << GEN0_BITS];
 } gen0 = { .hdr = { .shift = 64 - GEN0_BITS } };
-static uint32_t gen0_vals[1u << GEN0_BITS];
 
 /* Zero, mask included, so that it lives in .bss.  Mask 0 folds every
  * pointer onto entry 0, which is right while nothing has been sampled;
@@ -108,19 +115,19 @@ void hp_livetab_filter_all(void)
 int hp_livetab_probe(const void *p)
 {
 	struct livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&a->keys[home(a, (uintptr_t)p)], __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&a->s[home(a, (uintptr_t)p)].key, __ATOMIC_RELAXED) != 0;
 }
 
 static void put(struct livearr *a, uintptr_t k, uint32_t v)
 {
 	uint64_t mask = nslots(a) - 1;
 	uint64_t i = home(a, k);
-	while (a->keys[i] != 0 && a->keys[i] != k)
+	while (a->s[i].key != 0 && a->s[i].key != k)
 		i = (i + 1) & mask;
-	if (a->keys[i] == 0)
+	if (a->s[i].key == 0)
 		a->count++;
-	a->vals[i] = v;
-	__atomic_store_n(&a->keys[i], k, __ATOMIC_RELEASE);
+	a->s[i].val = v;
+	__atomic_store_n(&a->s[i].key, k, __ATOMIC_RELEASE);
 }
 
 static int grow(void)
@@ -128,18 +135,13 @@ static int grow(void)
 	struct livearr *old = lt.cur;
 	unsigned shift = old->shift - 1;
 	uint64_t n = (uint64_t)1 << (64 - shift);
-	struct livearr *a = hp_ialloc(sizeof *a + n * sizeof(uintptr_t));
-	uint32_t *vals = hp_ialloc(n * sizeof(uint32_t));
-	if (!a || !vals) {
-		hp_ifree(a, sizeof *a + n * sizeof(uintptr_t));
-		hp_ifree(vals, n * sizeof(uint32_t));
+	struct livearr *a = hp_ialloc(sizeof *a + n * sizeof a->s[0]);
+	if (!a)
 		return -1;
-	}
 	a->shift = shift;
-	a->vals = vals;
 	for (uint64_t i = 0, on = nslots(old); i < on; i++)
-		if (old->keys[i] > BUSY)
-			put(a, old->keys[i], old->vals[i]);
+		if (old->s[i].key > BUSY)
+			put(a, old->s[i].key, old->s[i].val);
 	__atomic_store_n(&lt.cur, a, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -147,8 +149,6 @@ static int grow(void)
 int hp_livetab_insert_locked(const void *p, uint32_t bucket)
 {
 	struct livearr *a = lt.cur;
-	if (!a->vals)
-		a->vals = gen0_vals;
 	if ((a->count + 1) * 4 > nslots(a) * 3) {
 		if (grow() != 0)
 			return -1;
@@ -167,31 +167,29 @@ uint32_t hp_livetab_remove_locked(const void *p)
 	uint64_t mask = nslots(a) - 1;
 	uintptr_t k = (uintptr_t)p;
 	uint64_t i = home(a, k);
-	if (!a->vals)
-		return 0;
-	while (a->keys[i] != k) {
-		if (a->keys[i] == 0)
+	while (a->s[i].key != k) {
+		if (a->s[i].key == 0)
 			return 0;
 		i = (i + 1) & mask;
 	}
-	uint32_t v = a->vals[i];
-	__atomic_store_n(&a->keys[i], BUSY, __ATOMIC_RELAXED);
+	uint32_t v = a->s[i].val;
+	__atomic_store_n(&a->s[i].key, BUSY, __ATOMIC_RELAXED);
 	/* Backward shift: move each later key of the cluster that may live
 	 * at the hole into it; the hole walks forward, BUSY all the while. */
 	for (uint64_t j = i;;) {
 		j = (j + 1) & mask;
-		uintptr_t kj = a->keys[j];
+		uintptr_t kj = a->s[j].key;
 		if (kj == 0)
 			break;
 		uint64_t h = home(a, kj);
 		if (((j - h) & mask) >= ((j - i) & mask)) {
-			a->vals[i] = a->vals[j];
-			__atomic_store_n(&a->keys[i], kj, __ATOMIC_RELEASE);
-			__atomic_store_n(&a->keys[j], BUSY, __ATOMIC_RELEASE);
+			a->s[i].val = a->s[j].val;
+			__atomic_store_n(&a->s[i].key, kj, __ATOMIC_RELEASE);
+			__atomic_store_n(&a->s[j].key, BUSY, __ATOMIC_RELEASE);
 			i = j;
 		}
 	}
-	__atomic_store_n(&a->keys[i], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&a->s[i].key, 0, __ATOMIC_RELEASE);
 	a->count--;
 	pagefilt_sub(p);
 	return v;
