@@ -114,6 +114,13 @@ static HP_COLD void thread_setup(struct hp_thread *t)
 
 /* ---- samples ---- */
 
+/* HEAPPROF_PEAK follows the estimated in-use bytes; nothing else needs
+ * them, so without it a sample or a free touches only its bucket. */
+static void peak_account(const struct hp_bucket *k, int sign)
+{
+	hp_g.est_inuse += sign * hp_sampler_weight(k->size, hp_cfg.rate) * (double)k->size;
+}
+
 static void record_sample(void *p, size_t n, const struct hp_frame *from)
 {
 	uintptr_t pcs[HP_MAX_DEPTH];
@@ -126,7 +133,8 @@ static void record_sample(void *p, size_t n, const struct hp_frame *from)
 		if (b && hp_livetab_insert_locked(p, b) == 0) {
 			struct hp_bucket *k = hp_stacktab_get(b);
 			k->allocs++;
-			hp_g.est_inuse += k->est_bytes;
+			if (HP_UNLIKELY(hp_cfg.peak))
+				peak_account(k, 1);
 			/* Under the lock, so no atomic add: readers only load it. */
 			__atomic_store_n(&hp_g.samples, hp_g.samples + 1, __ATOMIC_RELAXED);
 			ok = 1;
@@ -196,7 +204,8 @@ static uint32_t detach(const void *p)
 	if (b && b != HP_BOOT_BUCKET) {
 		struct hp_bucket *k = hp_stacktab_get(b);
 		k->frees++;
-		hp_g.est_inuse -= k->est_bytes;
+		if (HP_UNLIKELY(hp_cfg.peak))
+			peak_account(k, -1);
 	}
 	hp_unlock(&hp_g.lock);
 	return b;
@@ -209,7 +218,8 @@ static void reattach(const void *p, uint32_t b)
 		if (b != HP_BOOT_BUCKET) {
 			struct hp_bucket *k = hp_stacktab_get(b);
 			k->frees--;
-			hp_g.est_inuse += k->est_bytes;
+			if (HP_UNLIKELY(hp_cfg.peak))
+				peak_account(k, 1);
 		}
 	} else {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);

@@ -125,7 +125,7 @@ struct hp_global {
 	hp_lock_t lock;         /* stack table, buckets, live table */
 	uint64_t samples;       /* samples recorded (written under lock, read relaxed) */
 	uint64_t dropped;       /* samples we could not record (atomic) */
-	double est_inuse;       /* estimated in-use bytes from the samples (under lock) */
+	double est_inuse;       /* HEAPPROF_PEAK only: estimated in-use bytes (under lock) */
 	uint64_t overflowed;    /* samples counted in the overflow bucket (atomic) */
 	uintptr_t self_lo, self_hi; /* our own text, cut from stacks */
 };
@@ -227,8 +227,7 @@ struct hp_bucket {
 	uint64_t size;          /* requested object size */
 	uint64_t allocs;        /* sampled allocations */
 	uint64_t frees;         /* sampled frees */
-	double est_bytes;       /* what one sample stands for: weight(size) * size */
-};
+};                              /* 32 bytes: a chunk of them never straddles a cache line */
 /* Returns the bucket id (>= 1) for (pcs, size), creating it; the overflow
  * bucket when the stack table is full; 0 when out of memory.  *new_stack
  * is set when the stack was not known before.  _locked: caller holds

@@ -11,29 +11,25 @@
  * HEAPPROF_MAX_STACKS stacks, new stacks are charged to one overflow stack
  * whose single frame is hp_stacktab_overflow_frame, so the loss shows in
  * every profile under that name.  Everything is under hp_g.lock; memory
- * comes from ialloc (through uthash's allocator hooks for the stacks).
+ * comes from ialloc.
  *
- * Stacks are few and long: uthash, keyed by the frames.  Buckets are many
- * (one per object size per stack: 65 000 on the deep benchmark) and their
- * keys are 12 bytes, so they live in an open-addressing index that holds
- * the key inline: one cache line per lookup instead of a uthash chain of
- * separately allocated nodes, which was 15 % of a rate-1 sample.
+ * Both indexes are open addressing with the key inline, so a lookup is
+ * one cache line, not a chain of separately allocated nodes:
+ *  - stacks: (64-bit hash of the frames, stack); the frames are compared
+ *    only when the hash matches.  This replaced uthash, whose chains of
+ *    several nodes per bucket were 5 % of gcc's cc1 at rate 1 (perf);
+ *  - buckets: (stack id, size) -> bucket id, many of them (one per object
+ *    size per stack: 65 000 on the deep benchmark); uthash chains were
+ *    15 % of a rate-1 sample there.
  */
 #include "hp.h"
 
 #include <string.h>
 
-#define uthash_malloc(sz) hp_ialloc(sz)
-#define uthash_free(p, sz) hp_ifree((p), (sz))
-#define uthash_nonfatal_oom(obj) (st.oom = 1)
-/* Keys are arrays of return addresses: mix them a word at a time, much
- * cheaper than uthash's byte-wise default on 30-frame stacks. */
-#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = (unsigned)hp_stacktab_hash((keyptr), (keylen)))
-#include <uthash.h>
-
-struct stack_node {
-	UT_hash_handle hh;
-	struct hp_stack s;      /* flexible: must stay last */
+/* One slot of the stack index; s NULL = empty. */
+struct stack_slot {
+	uint64_t hash;
+	struct hp_stack *s;
 };
 
 /* Buckets live in chunks of 256 (10 KiB), so an id finds its bucket with
@@ -51,14 +47,14 @@ struct bucket_slot {
 };
 
 static struct {
-	struct stack_node *stacks;      /* uthash head */
+	struct stack_slot *sindex;      /* 2^sindex_bits slots, at most half full */
+	unsigned sindex_bits;
 	struct bucket_slot *index;      /* 2^index_bits slots, at most half full */
 	unsigned index_bits;
 	struct hp_bucket **chunks;      /* id -> chunks[id >> CHUNK_BITS][id & CHUNK_MASK] */
 	uint32_t nbuckets, nchunks, chunks_cap;
 	uint32_t nstacks;
-	struct stack_node *overflow;
-	int oom;
+	struct hp_stack *overflow;
 } st;
 
 static inline uint64_t mix_word(uint64_t h, const unsigned char *p)
@@ -72,7 +68,9 @@ static inline uint64_t mix_word(uint64_t h, const unsigned char *p)
 /* Four independent lanes, so the multiplies of a 30-frame stack overlap
  * instead of forming one 30-long dependency chain.  Not vectorized: SSE has
  * no 64-bit multiply, and gcc's emulation was slower than scalar code. */
+#if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-vectorize")))
+#endif
 static uint64_t hp_stacktab_hash(const void *key, size_t len)
 {
 	const unsigned char *p = key;
@@ -105,25 +103,60 @@ void hp_stacktab_overflow_frame(void)
 	__asm__ volatile("");
 }
 
-static struct stack_node *make_stack(const uintptr_t *pcs, int n)
+static struct hp_stack *make_stack(const uintptr_t *pcs, int n)
 {
-	size_t len = sizeof(struct stack_node) + (size_t)n * sizeof(uintptr_t);
-	struct stack_node *sn = hp_ialloc(len);
-	if (!sn)
+	struct hp_stack *sk = hp_ialloc(sizeof *sk + (size_t)n * sizeof(uintptr_t));
+	if (!sk)
 		return NULL;
-	sn->s.depth = (uint32_t)n;
-	sn->s.id = ++st.nstacks;
-	memcpy(sn->s.pcs, pcs, (size_t)n * sizeof(uintptr_t));
-	return sn;
+	sk->depth = (uint32_t)n;
+	sk->id = ++st.nstacks;
+	memcpy(sk->pcs, pcs, (size_t)n * sizeof(uintptr_t));
+	return sk;
 }
 
-static struct stack_node *intern_stack(const uintptr_t *pcs, int n, int *new_stack)
+/* The slot holding the stack (hash, pcs, n), or the empty slot where it
+ * belongs. */
+static struct stack_slot *sindex_find(struct stack_slot *ix, unsigned bits, uint64_t hash,
+				      const uintptr_t *pcs, int n)
 {
-	struct stack_node *sn;
-	size_t klen = (size_t)n * sizeof(uintptr_t);
-	HASH_FIND(hh, st.stacks, pcs, klen, sn);
-	if (sn)
-		return sn;
+	uint64_t mask = ((uint64_t)1 << bits) - 1;
+	for (uint64_t i = hash >> (64 - bits);; i = (i + 1) & mask) {
+		struct stack_slot *sl = &ix[i];
+		if (!sl->s || (sl->hash == hash && sl->s->depth == (uint32_t)n &&
+			       (!pcs || !memcmp(sl->s->pcs, pcs, (size_t)n * sizeof *pcs))))
+			return sl;
+	}
+}
+
+/* Makes room for one more stack: the index doubles at half full. */
+static int sindex_reserve(void)
+{
+	if (st.sindex && (uint64_t)(st.nstacks + 1) * 2 <= ((uint64_t)1 << st.sindex_bits))
+		return 0;
+	unsigned bits = st.sindex ? st.sindex_bits + 1 : 10;
+	struct stack_slot *ix = hp_ialloc(sizeof *ix << bits);
+	if (!ix)
+		return -1;
+	if (st.sindex) {
+		for (uint64_t i = 0; i < ((uint64_t)1 << st.sindex_bits); i++)
+			if (st.sindex[i].s)     /* depth -1 matches no stack: the first empty slot */
+				*sindex_find(ix, bits, st.sindex[i].hash, NULL, -1) = st.sindex[i];
+		hp_ifree(st.sindex, sizeof *st.sindex << st.sindex_bits);
+	}
+	st.sindex = ix;
+	st.sindex_bits = bits;
+	return 0;
+}
+
+static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, int *new_stack)
+{
+	uint64_t h = hp_stacktab_hash(pcs, (size_t)n * sizeof *pcs);
+	struct stack_slot *sl = NULL;
+	if (st.sindex) {
+		sl = sindex_find(st.sindex, st.sindex_bits, h, pcs, n);
+		if (sl->s)
+			return sl->s;
+	}
 	if (st.nstacks >= hp_cfg.max_stacks) {
 		if (!st.overflow) {
 			/* +1: profile addresses are return addresses minus one */
@@ -133,18 +166,18 @@ static struct stack_node *intern_stack(const uintptr_t *pcs, int n, int *new_sta
 		__atomic_fetch_add(&hp_g.overflowed, 1, __ATOMIC_RELAXED);
 		return st.overflow;
 	}
-	sn = make_stack(pcs, n);
-	if (!sn)
+	if (!sl || (uint64_t)(st.nstacks + 1) * 2 > ((uint64_t)1 << st.sindex_bits)) {
+		if (sindex_reserve() != 0)
+			return NULL;
+		sl = sindex_find(st.sindex, st.sindex_bits, h, pcs, n);
+	}
+	struct hp_stack *sk = make_stack(pcs, n);
+	if (!sk)
 		return NULL;
 	*new_stack = 1;
-	st.oom = 0;
-	HASH_ADD_KEYPTR(hh, st.stacks, sn->s.pcs, klen, sn);
-	if (st.oom) {
-		st.nstacks--;
-		hp_ifree(sn, sizeof *sn + klen);
-		return NULL;
-	}
-	return sn;
+	sl->hash = h;
+	sl->s = sk;
+	return sk;
 }
 
 static inline uint64_t bucket_hash(uint32_t stack_id, uint64_t size)
@@ -212,11 +245,11 @@ static int chunk_add(void)
 uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, int *new_stack)
 {
 	*new_stack = 0;
-	struct stack_node *sn = intern_stack(pcs, n, new_stack);
-	if (!sn)
+	struct hp_stack *sk = intern_stack(pcs, n, new_stack);
+	if (!sk)
 		return 0;
 	if (st.index) {
-		struct bucket_slot *sl = index_find(st.index, st.index_bits, sn->s.id, size);
+		struct bucket_slot *sl = index_find(st.index, st.index_bits, sk->id, size);
 		if (sl->id)
 			return sl->id;
 	}
@@ -226,11 +259,10 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, i
 	if ((id >> CHUNK_BITS) >= st.nchunks && chunk_add() != 0)
 		return 0;
 	struct hp_bucket *b = hp_stacktab_get(id);
-	b->stack = &sn->s;
+	b->stack = sk;
 	b->size = size;
-	b->est_bytes = hp_sampler_weight(size, hp_cfg.rate) * (double)size;
-	struct bucket_slot *sl = index_find(st.index, st.index_bits, sn->s.id, size);
-	sl->stack_id = sn->s.id;
+	struct bucket_slot *sl = index_find(st.index, st.index_bits, sk->id, size);
+	sl->stack_id = sk->id;
 	sl->size = size;
 	sl->id = st.nbuckets = id;
 	return id;

@@ -25,7 +25,8 @@ SAN_CC   ?= clang
 CXX      ?= g++
 TEST_TIMEOUT ?= 300
 
-SAN_SRCS := libheapprof/stacktab.c libheapprof/livetab.c libheapprof/ialloc.c libheapprof/sampler.c
+SAN_SRCS := libheapprof/stacktab.c libheapprof/livetab.c libheapprof/ialloc.c libheapprof/sampler.c \
+	libheapprof/config.c
 LIB_HDRS := $(wildcard libheapprof/*.h) include/heapprof.h
 
 UNIT_CFLAGS   := $(BASE_CFLAGS) -Ilibheapprof

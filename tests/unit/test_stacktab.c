@@ -1,6 +1,7 @@
 /*
  * test_stacktab.c - interning stacks and (stack, size) buckets, and the
- * overflow bucket once HEAPPROF_MAX_STACKS stacks exist.
+ * overflow bucket once HEAPPROF_MAX_STACKS stacks exist, and both indexes
+ * keeping every entry as they grow.
  * Links: stacktab.o ialloc.o config.o
  */
 #include "check.h"
@@ -48,5 +49,31 @@ int main(void)
 	CHECK(first_overflow > 0 && hp_g.overflowed == 300 - first_overflow,
 	      "later stacks land in the overflow bucket and are counted (%llu)", (unsigned long long)hp_g.overflowed);
 	CHECK(bucket(a, 3, 64) == a64, "known stacks still get their own bucket");
+
+	/* 20 000 stacks of two sizes each: the stack index doubles five times
+	 * and the bucket index six, and every entry must come back the same. */
+	enum { MANY = 20000 };
+	static uint32_t ids[MANY][2];
+	hp_cfg.max_stacks = 1u << 20;
+	uint32_t stacks_before = hp_stacktab_nstacks();
+	int fresh_all = 1, same = 1, right = 1;
+	for (uintptr_t i = 0; i < MANY; i++) {
+		uintptr_t s[4] = { 0x400000 + 16 * i, 0x500000 + i % 7, 0x600000, i % 3 };
+		ids[i][0] = bucket(s, 4 - (int)(i & 1), 24);
+		fresh_all &= fresh;
+		ids[i][1] = bucket(s, 4 - (int)(i & 1), 4096);
+	}
+	for (uintptr_t i = 0; i < MANY; i++) {
+		uintptr_t s[4] = { 0x400000 + 16 * i, 0x500000 + i % 7, 0x600000, i % 3 };
+		same &= bucket(s, 4 - (int)(i & 1), 24) == ids[i][0] && !fresh;
+		same &= bucket(s, 4 - (int)(i & 1), 4096) == ids[i][1];
+		const struct hp_bucket *k0 = hp_stacktab_get(ids[i][0]);
+		right &= k0->size == 24 && k0->stack->pcs[0] == s[0] && k0->stack->depth == 4 - (i & 1) &&
+			 hp_stacktab_get(ids[i][1])->stack == k0->stack;
+	}
+	CHECK(fresh_all && hp_stacktab_nstacks() == stacks_before + MANY, "%d new stacks are each new (%u in all)",
+	      MANY, hp_stacktab_nstacks());
+	CHECK(same, "after the indexes grew, every stack and size finds its bucket again");
+	CHECK(right, "and every bucket keeps its size and frames");
 	return check_done();
 }
