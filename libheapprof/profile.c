@@ -620,6 +620,40 @@ static void prof_free(struct prof *p)
 	free(p->ids);
 }
 
+static int prof_addr_eq(const void *ctx, uint32_t v)
+{
+	const uint64_t *k = ctx;
+	return k[1 + v] == k[0];
+}
+
+/* Hands the symbolizer every distinct call-site address of the samples
+ * at once, so that it reads each module's symbol table in one pass
+ * instead of keeping it in memory for one address at a time.  Best
+ * effort: out of memory, the lookups find the names themselves. */
+static void prof_prefetch(struct prof *p, const struct hp_prof_input *in)
+{
+	uint64_t *k = NULL;             /* k[0]: the key being looked up; k[1..]: the addresses */
+	size_t n = 0, cap = 0;
+	struct hp_htab seen = { 0 };
+	for (size_t i = 0; i < in->n; i++)
+		for (uint32_t j = 0; j < in->samples[i].npcs; j++) {
+			uint64_t pc = in->samples[i].pcs[j];
+			uint64_t h = hp_hash_u64(pc ? pc - 1 : 0);
+			if (hp_grow(&k, sizeof *k, n + 1, &cap))
+				goto out;
+			k[0] = pc ? pc - 1 : 0;
+			if (hp_htab_find(&seen, h, prof_addr_eq, k) >= 0)
+				continue;
+			if (hp_htab_add(&seen, h, (uint32_t)n))
+				goto out;
+			k[1 + n++] = k[0];
+		}
+	hp_sym_prefetch(p->sym, (const uintptr_t *)(k + 1), n);
+out:
+	hp_htab_free(&seen);
+	free(k);
+}
+
 /* Builds the gzipped profile into out; see profile.h.  Cost: linear in
  * samples and frames (hash probes), plus one symbolization per distinct
  * address and one gzip pass; memory about twice the profile's size. */
@@ -645,6 +679,7 @@ int hp_profile_build(const struct hp_prof_input *in, struct hp_buf *out)
 
 	prof_read_maps(&p);
 	p.sym = hp_sym_open();
+	prof_prefetch(&p, in);
 	int64_t key_bytes = prof_str(&p, "bytes");
 	for (size_t i = 0; i < in->n && !p.err && !p.out.err; i++)
 		prof_sample(&p, &in->samples[i], in->rate, key_bytes);

@@ -66,6 +66,10 @@ struct hp_sym *hp_sym_open(void);
  * symbols).  Cached per address.  Strings live until hp_sym_close. */
 int hp_sym_lookup(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out, int max);
 void hp_sym_close(struct hp_sym *s);
+/* Reads the ELF function names of n addresses (call-site addresses, as
+ * for hp_sym_lookup) in one pass per module, ahead of their lookups; an
+ * optional speed-up for many addresses.  NULL s is fine. */
+void hp_sym_prefetch(struct hp_sym *s, const uintptr_t *addrs, size_t n);
 /* Adds an unmapped module (a dlclose'd library) read from path at load bias
  * base.  0, or -1 if it cannot be added. */
 int hp_sym_add_module(struct hp_sym *s, const char *path, uintptr_t base);  /* NULL is fine */

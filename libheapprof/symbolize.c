@@ -8,9 +8,16 @@
  * DWARF.  A session reports this process's modules from /proc/PID/maps
  * once; each distinct address is then resolved once and cached.
  *
- * Names: an ELF symbol table per module, sorted once, answers "which
- * function" in O(log n) (libdwfl's own dwfl_module_addrsym scans the whole
- * table on every call, too slow for big C++ programs).  DWARF, where
+ * Names: a module's ELF symbol table is read with pread in 64 KiB pieces,
+ * two passes, for all the addresses of a dump at once (hp_sym_prefetch):
+ * mapped whole, as libdwfl maps it, the table and its strings stayed
+ * resident until the session ended - 2 MiB for gcc's cc1 (.dynsym and
+ * .dynstr), 0.5 MiB for libc6-dbg's symbol table - and the sorted copy of
+ * every function symbol we kept cost as much again.  Now the cost is a
+ * few words per address.  Where the file cannot be read that way (a
+ * deleted file, the vdso, MiniDebugInfo) the table comes from libdwfl,
+ * sorted once, O(log n) per name (libdwfl's own dwfl_module_addrsym scans
+ * the whole table on every call, too slow for big C++ programs).  DWARF, where
  * present, gives the line table and the chain of concrete DIEs containing
  * the address; each DW_TAG_inlined_subroutine in that chain is one extra
  * frame whose caller's file:line is its DW_AT_call_file/DW_AT_call_line.
@@ -44,10 +51,12 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "profile.h"
@@ -71,9 +80,19 @@ struct sym_curange {
 	Dwarf_Die *cu;          /* owned by libdwfl */
 };
 
+/* A symbol table read from its file with pread (see the top of the file). */
+struct sym_src {
+	int fd;                 /* -1: none; names come from libdwfl (sym_mod.fn) */
+	int is64;               /* Elf64_Sym entries, else Elf32_Sym */
+	uint64_t symoff, nsym;  /* the table: file offset, entries */
+	uint64_t stroff, strsize;       /* its string table */
+	Dwarf_Addr bias;        /* added to st_value */
+};
+
 /* What we keep per module, hung on its libdwfl user-data slot and built
  * on first use. */
 struct sym_mod {
+	struct sym_src src;     /* fd >= 0: names by hp_sym_prefetch, fn unused */
 	struct sym_func *fn;    /* ELF function symbols, sorted by start */
 	size_t nfn;
 	/* CUs by PC range, for modules without .debug_aranges (clang does not
@@ -133,11 +152,22 @@ struct hp_sym {
 	struct sym_cuidx **cus;
 	size_t ncus, capcus;
 	struct hp_htab cutab;
+	/* addr -> ELF function name (interned, or NULL), found by
+	 * hp_sym_prefetch for modules with a sym_src */
+	struct sym_name *names;
+	size_t nnames, capnames;
+	struct hp_htab nametab;
+};
+
+/* An address's ELF function name, as hp_sym_prefetch found it. */
+struct sym_name {
+	uintptr_t addr;
+	const char *name;       /* session-owned; NULL: no symbol contains addr */
 };
 
 /* The state of a module we ran out of memory for: no symbols, no CUs, and
  * nothing to build (so it is never written). */
-static struct sym_mod sym_nomod = { .cus_built = 1 };
+static struct sym_mod sym_nomod = { .src.fd = -1, .cus_built = 1 };
 
 /* ---- the libdwfl callbacks ---- */
 
@@ -230,7 +260,11 @@ void hp_sym_close(struct hp_sym *s)
 		free(s->str[i].s);
 	free(s->str);
 	hp_htab_free(&s->strtab);
+	free(s->names);
+	hp_htab_free(&s->nametab);
 	for (size_t i = 0; i < s->nmods; i++) {
+		if (s->mods[i]->src.fd >= 0)
+			close(s->mods[i]->src.fd);
 		free(s->mods[i]->fn);
 		free(s->mods[i]->cu);
 		free(s->mods[i]);
@@ -363,6 +397,8 @@ static int sym_has_own_dwarf(Dwfl_Module *mod)
 	return 0;
 }
 
+static int sym_src_open(Dwfl_Module *mod, struct sym_src *src);
+
 static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 {
 	void **ud = NULL;
@@ -379,6 +415,8 @@ static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 	s->mods[s->nmods++] = m;
 	*ud = m;
 	m->own_dwarf = sym_has_own_dwarf(mod);
+	if (sym_src_open(mod, &m->src) == 0)
+		return m;
 	int nsym = dwfl_module_getsymtab(mod);
 	if (nsym <= 1 || !(m->fn = malloc((size_t)nsym * sizeof m->fn[0])))
 		return m;
@@ -436,6 +474,486 @@ static const char *sym_elf_name(const struct sym_mod *m, uintptr_t addr)
 			break;
 	}
 	return NULL;
+}
+
+
+static int sym_addr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* ---- ELF symbol tables read with pread ---- */
+
+#define SYM_CHUNK (64u << 10)   /* bytes of symbol table read at a time */
+
+/* The GNU build ID among e's note sections or segments: its length (the
+ * bytes at *id, inside e's data), or 0. */
+static size_t sym_elf_build_id(Elf *e, const unsigned char **id)
+{
+	size_t nph = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		Elf_Scn *scn = NULL;
+		size_t i = 0;
+		if (pass == 1 && elf_getphdrnum(e, &nph) != 0)
+			break;
+		for (;;) {
+			Elf_Data *d = NULL;
+			if (pass == 0) {
+				GElf_Shdr sh;
+				if (!(scn = elf_nextscn(e, scn)))
+					break;
+				if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+					continue;
+				d = elf_getdata(scn, NULL);
+			} else {
+				GElf_Phdr ph;
+				if (i >= nph)
+					break;
+				if (!gelf_getphdr(e, (int)i++, &ph) || ph.p_type != PT_NOTE || !ph.p_filesz)
+					continue;
+				d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz,
+							 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+			}
+			if (!d)
+				continue;
+			size_t off = 0, next, noff, doff;
+			GElf_Nhdr nh;
+			while ((next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+				if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+				    memcmp((const char *)d->d_buf + noff, "GNU", 4) == 0 && nh.n_descsz > 0) {
+					*id = (const unsigned char *)d->d_buf + doff;
+					return nh.n_descsz;
+				}
+				off = next;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The lowest PT_LOAD address of e (0 if none): a debug file's addresses
+ * are the main file's shifted by the difference. */
+static GElf_Addr sym_elf_lowest_load(Elf *e)
+{
+	size_t nph = 0;
+	GElf_Addr lo = 0;
+	int any = 0;
+	if (elf_getphdrnum(e, &nph) != 0)
+		return 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && (!any || ph.p_vaddr < lo)) {
+			lo = ph.p_vaddr;
+			any = 1;
+		}
+	}
+	return lo;
+}
+
+/* Whether e has a section named name. */
+static int sym_elf_has(Elf *e, const char *name)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(e, &shstrndx) != 0)
+		return 0;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn)) != NULL;) {
+		GElf_Shdr sh;
+		const char *n;
+		if (gelf_getshdr(scn, &sh) && (n = elf_strptr(e, shstrndx, sh.sh_name)) && !strcmp(n, name))
+			return 1;
+	}
+	return 0;
+}
+
+/* Finds e's symbol table of the given type (SHT_SYMTAB or SHT_DYNSYM)
+ * and its string table, inside a file of size bytes.  0, or -1. */
+static int sym_elf_table(Elf *e, unsigned type, uint64_t size, struct sym_src *src)
+{
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn)) != NULL;) {
+		GElf_Shdr sh, st;
+		Elf_Scn *ss;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type)
+			continue;
+		uint64_t ent = src->is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+		if (sh.sh_entsize != ent || sh.sh_offset > size || sh.sh_size > size - sh.sh_offset ||
+		    !(ss = elf_getscn(e, sh.sh_link)) || !gelf_getshdr(ss, &st) ||
+		    st.sh_type != SHT_STRTAB || st.sh_offset > size || st.sh_size > size - st.sh_offset)
+			return -1;
+		src->symoff = sh.sh_offset;
+		src->nsym = sh.sh_size / ent;
+		src->stroff = st.sh_offset;
+		src->strsize = st.sh_size;
+		return 0;
+	}
+	return -1;
+}
+
+/* Opens path as a native-endian ELF file whose build ID is want[0..n).
+ * Returns the fd with *e set (free with elf_end, close), or -1. */
+static int sym_elf_open(const char *path, const unsigned char *want, size_t n, Elf **e, uint64_t *size,
+			int *is64)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat stb;
+	/* ELF_C_READ: headers and notes by read(), never the whole file */
+	*e = fstat(fd, &stb) == 0 && S_ISREG(stb.st_mode) ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+	const unsigned char *id;
+	size_t k = 0;
+	const char *ident = *e && elf_kind(*e) == ELF_K_ELF ? elf_getident(*e, NULL) : NULL;
+	GElf_Ehdr eh;
+	if (ident && ident[EI_DATA] == (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB) &&
+	    gelf_getehdr(*e, &eh) && eh.e_type != ET_REL && (k = sym_elf_build_id(*e, &id)) == n &&
+	    memcmp(id, want, n) == 0) {
+		*size = (uint64_t)stb.st_size;
+		*is64 = ident[EI_CLASS] == ELFCLASS64;
+		return fd;
+	}
+	elf_end(*e);
+	*e = NULL;
+	close(fd);
+	return -1;
+}
+
+/* Chooses where mod's function names come from, as libdwfl would: the
+ * file's .symtab, else the separate debug file's, else .dynsym; opens it
+ * for pread into src.  Returns 0, or -1 (src->fd = -1) when libdwfl
+ * should read the table instead: no file with the module's build ID
+ * (deleted, the vdso), MiniDebugInfo (.gnu_debugdata), no table.  Cost:
+ * reads the ELF and section headers of one or two files. */
+static int sym_src_open(Dwfl_Module *mod, struct sym_src *src)
+{
+	GElf_Addr bias;
+	const char *mainfile = NULL;
+	const unsigned char *want;
+	GElf_Addr idaddr;
+	src->fd = -1;
+	Elf *me = dwfl_module_getelf(mod, &bias);
+	if (!me || sym_elf_has(me, ".gnu_debugdata"))
+		return -1;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	int nid = dwfl_module_build_id(mod, &want, &idaddr);
+	if (!mainfile || mainfile[0] != '/' || nid <= 0 || nid > 64)
+		return -1;
+	Elf *e;
+	uint64_t size;
+	int fd = sym_elf_open(mainfile, want, (size_t)nid, &e, &size, &src->is64);
+	if (fd < 0)
+		return -1;
+	src->bias = bias;
+	if (sym_elf_table(e, SHT_SYMTAB, size, src) == 0) {
+		elf_end(e);
+		src->fd = fd;
+		return 0;
+	}
+	char path[64 + 2 * 64 + 16];
+	int k = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", want[0]);
+	for (int i = 1; i < nid; i++)
+		k += snprintf(path + k, sizeof path - (size_t)k, "%02x", want[i]);
+	snprintf(path + k, sizeof path - (size_t)k, ".debug");
+	Elf *de;
+	uint64_t dsize;
+	struct sym_src d = *src;
+	int dfd = sym_elf_open(path, want, (size_t)nid, &de, &dsize, &d.is64);
+	if (dfd >= 0) {
+		if (sym_elf_table(de, SHT_SYMTAB, dsize, &d) == 0) {
+			d.bias = bias + sym_elf_lowest_load(e) - sym_elf_lowest_load(de);
+			d.fd = dfd;
+			*src = d;
+			elf_end(de);
+			elf_end(e);
+			close(fd);
+			return 0;
+		}
+		elf_end(de);
+		close(dfd);
+	}
+	int rc = sym_elf_table(e, SHT_DYNSYM, size, src);
+	elf_end(e);
+	if (rc == 0)
+		src->fd = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+/* One function symbol as read from a sym_src. */
+struct sym_one {
+	uintptr_t start;
+	uint64_t size;
+	uint32_t name;          /* offset in the string table */
+	int rank;               /* 0 global, 1 weak, 2 local */
+};
+
+/* Reads src's symbols in SYM_CHUNK pieces. */
+struct sym_iter {
+	const struct sym_src *src;
+	unsigned char *buf;     /* SYM_CHUNK bytes */
+	uint64_t i;             /* next symbol */
+	size_t have, pos;       /* bytes in buf, next one */
+};
+
+/* The next function symbol (as sym_mod_get keeps them): 1, 0 at the end,
+ * -1 on a read error. */
+static int sym_iter_next(struct sym_iter *it, struct sym_one *o)
+{
+	const struct sym_src *src = it->src;
+	size_t ent = src->is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+	for (;;) {
+		if (it->pos + ent > it->have) {
+			if (it->i >= src->nsym)
+				return 0;
+			uint64_t left = (src->nsym - it->i) * ent;
+			size_t want = left < SYM_CHUNK ? (size_t)left : SYM_CHUNK / ent * ent;
+			ssize_t r = pread(src->fd, it->buf, want, (off_t)(src->symoff + it->i * ent));
+			if (r < (ssize_t)ent)
+				return -1;
+			it->have = (size_t)r / ent * ent;
+			it->pos = 0;
+		}
+		uint64_t idx = it->i++;
+		const unsigned char *p = it->buf + it->pos;
+		it->pos += ent;
+		uint32_t name;
+		unsigned char info;
+		uint16_t shndx;
+		uint64_t value, size;
+		if (src->is64) {
+			Elf64_Sym y;
+			memcpy(&y, p, sizeof y);
+			name = y.st_name, info = y.st_info, shndx = y.st_shndx;
+			value = y.st_value, size = y.st_size;
+		} else {
+			Elf32_Sym y;
+			memcpy(&y, p, sizeof y);
+			name = y.st_name, info = y.st_info, shndx = y.st_shndx;
+			value = y.st_value, size = y.st_size;
+		}
+		int type = GELF_ST_TYPE(info), bind = GELF_ST_BIND(info);
+		if (idx == 0 || name == 0 || name >= src->strsize || shndx == SHN_UNDEF ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		o->start = (uintptr_t)(shndx == SHN_ABS ? value : value + src->bias);
+		if (o->start == 0)
+			continue;
+		o->size = size;
+		o->name = name;
+		o->rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+		return 1;
+	}
+}
+
+/* The NUL-terminated name at offset off of src's string table, malloc'd;
+ * NULL on a read error or when memory ran out. */
+static char *sym_src_str(const struct sym_src *src, uint32_t off)
+{
+	size_t cap = 256, len = 0;
+	char *b = malloc(cap);
+	while (b) {
+		uint64_t at = src->stroff + off + len;
+		uint64_t left = src->strsize - off - len;
+		size_t want = cap - len - 1 < left ? cap - len - 1 : (size_t)left;
+		ssize_t r = want ? pread(src->fd, b + len, want, (off_t)at) : 0;
+		if (r <= 0) {
+			free(b);
+			return NULL;
+		}
+		char *z = memchr(b + len, 0, (size_t)r);
+		len += (size_t)r;
+		if (z)
+			return b;
+		if (len == src->strsize - off) {
+			b[len] = 0;
+			return b;
+		}
+		char *nb = realloc(b, cap * 2);
+		if (!nb)
+			free(b);
+		b = nb;
+		cap *= 2;
+	}
+	return NULL;
+}
+
+/* Whether symbol a sorts before b at the same start, as sym_func_cmp
+ * orders aliases: sized, then global/weak/local, then fewer leading
+ * underscores, then by name. */
+static int sym_one_before(const struct sym_src *src, const struct sym_one *a, const struct sym_one *b)
+{
+	if ((a->size == 0) != (b->size == 0))
+		return a->size != 0;
+	if (a->rank != b->rank)
+		return a->rank < b->rank;
+	char *x = sym_src_str(src, a->name), *y = sym_src_str(src, b->name);
+	int r = 0;
+	if (x && y) {
+		size_t ux = strspn(x, "_"), uy = strspn(y, "_");
+		r = ux != uy ? ux < uy : strcmp(x, y) < 0;
+	}
+	free(x);
+	free(y);
+	return r;
+}
+
+/* The first index in a[0..n) (sorted) with a[i] >= v. */
+static size_t sym_lower(const uintptr_t *a, size_t n, uintptr_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct sym_nkey {
+	const struct hp_sym *s;
+	uintptr_t addr;
+};
+
+static int sym_name_eq(const void *ctx, uint32_t v)
+{
+	const struct sym_nkey *k = ctx;
+	return k->s->names[v].addr == k->addr;
+}
+
+/* The entry of addr in the names table, or NULL. */
+static const struct sym_name *sym_name_find(const struct hp_sym *s, uintptr_t addr)
+{
+	struct sym_nkey k = { s, addr };
+	int64_t v = hp_htab_find(&s->nametab, hp_hash_u64(addr), sym_name_eq, &k);
+	return v >= 0 ? &s->names[v] : NULL;
+}
+
+/* Per address of a sym_src_names batch. */
+struct sym_want {
+	uintptr_t max;          /* largest start <= addr (of symbols whose first address is this one) */
+	uintptr_t cont;         /* largest start of a sized symbol containing addr */
+	unsigned char has_max, sizeless, has_cont;
+	uintptr_t target;       /* the start whose best alias names addr */
+	int has_target;
+};
+
+/* Names the sorted, distinct addresses a[0..n) of module m from its
+ * sym_src and records them in s's names table - the same names
+ * sym_elf_name gives from a sorted table: the symbols at the largest start
+ * <= addr when one of them is sizeless, else those at the largest start of
+ * a sized symbol containing addr; the first of them in sym_func_cmp order.
+ * (sym_elf_name looks back at most 8 symbols for a containing one; this
+ * looks at all.)  Two passes over the table with pread; memory O(n). */
+static void sym_src_names(struct hp_sym *s, struct sym_mod *m, const uintptr_t *a, size_t n)
+{
+	struct sym_want *w = calloc(n, sizeof *w);
+	struct sym_one *best = calloc(n, sizeof *best);
+	uintptr_t *tg = malloc(n * sizeof *tg);
+	unsigned char *buf = malloc(SYM_CHUNK);
+	size_t nt = 0;
+	int ok = w && best && tg && buf;
+	struct sym_one o;
+	/* pass 1: the largest start at or before each address, and the
+	 * largest start of a sized symbol containing it */
+	struct sym_iter it = { &m->src, buf, 0, 0, 0 };
+	int r;
+	while (ok && (r = sym_iter_next(&it, &o)) != 0) {
+		if (r < 0) {
+			ok = 0;
+			break;
+		}
+		size_t j = sym_lower(a, n, o.start);
+		if (j == n)
+			continue;
+		if (!w[j].has_max || o.start > w[j].max) {
+			w[j].max = o.start;
+			w[j].has_max = 1;
+			w[j].sizeless = 0;
+		}
+		if (o.start == w[j].max && o.size == 0)
+			w[j].sizeless = 1;
+		for (size_t t = j; o.size && t < n && a[t] - o.start < o.size; t++)
+			if (!w[t].has_cont || o.start > w[t].cont) {
+				w[t].cont = o.start;
+				w[t].has_cont = 1;
+			}
+	}
+	/* the target start of each address, and the distinct targets */
+	uintptr_t max = 0;
+	int has = 0, sizeless = 0;
+	for (size_t t = 0; ok && t < n; t++) {
+		if (w[t].has_max && (!has || w[t].max > max)) {
+			max = w[t].max;
+			sizeless = w[t].sizeless;
+			has = 1;
+		} else if (w[t].has_max && w[t].max == max) {
+			sizeless |= w[t].sizeless;
+		}
+		if (has && sizeless) {
+			w[t].target = max;
+			w[t].has_target = 1;
+		} else if (w[t].has_cont) {
+			w[t].target = w[t].cont;
+			w[t].has_target = 1;
+		}
+		if (w[t].has_target)
+			tg[nt++] = w[t].target;
+	}
+	if (ok && nt) {
+		qsort(tg, nt, sizeof *tg, sym_addr_cmp);
+		size_t u = 1;
+		for (size_t i = 1; i < nt; i++)
+			if (tg[i] != tg[u - 1])
+				tg[u++] = tg[i];
+		nt = u;
+	}
+	/* pass 2: the first alias in sym_func_cmp order at each target */
+	it = (struct sym_iter){ &m->src, buf, 0, 0, 0 };
+	while (ok && nt && (r = sym_iter_next(&it, &o)) != 0) {
+		if (r < 0) {
+			ok = 0;
+			break;
+		}
+		size_t j = sym_lower(tg, nt, o.start);
+		if (j < nt && tg[j] == o.start && (best[j].start == 0 || sym_one_before(&m->src, &o, &best[j])))
+			best[j] = o;
+	}
+	for (size_t t = 0; ok && t < n; t++) {
+		const char *name = NULL;
+		if (w[t].has_target) {
+			size_t j = sym_lower(tg, nt, w[t].target);
+			char *str = best[j].start ? sym_src_str(&m->src, best[j].name) : NULL;
+			name = str ? sym_intern(s, str) : NULL;
+			free(str);
+		}
+		if (hp_grow(&s->names, sizeof *s->names, s->nnames, &s->capnames) ||
+		    hp_htab_add(&s->nametab, hp_hash_u64(a[t]), (uint32_t)s->nnames))
+			break;
+		s->names[s->nnames].addr = a[t];
+		s->names[s->nnames].name = name;
+		s->nnames++;
+	}
+	free(buf);
+	free(tg);
+	free(best);
+	free(w);
+}
+
+/* addr's ELF function name in module m, or NULL: from the names table
+ * for a module read by pread (one table pass for an address not
+ * prefetched), else from the sorted table. */
+static const char *sym_mod_name(struct hp_sym *s, struct sym_mod *m, uintptr_t addr)
+{
+	if (m->src.fd < 0)
+		return sym_elf_name(m, addr);
+	const struct sym_name *e = sym_name_find(s, addr);
+	if (!e) {
+		sym_src_names(s, m, &addr, 1);
+		e = sym_name_find(s, addr);
+	}
+	return e ? e->name : NULL;
 }
 
 /* ---- DWARF ---- */
@@ -740,7 +1258,7 @@ static int sym_resolve(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out
 	if (!mod)
 		return 0;
 	struct sym_mod *m = sym_mod_get(s, mod);
-	const char *elf_name = sym_elf_name(m, addr);
+	const char *elf_name = sym_mod_name(s, m, addr);
 
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = sym_find_cu(m, mod, addr, &bias);
@@ -887,4 +1405,41 @@ int hp_sym_lookup(struct hp_sym *s, uintptr_t addr, struct hp_symframe *out, int
 		n = max;
 	memcpy(out, fr, (size_t)n * sizeof fr[0]);
 	return n;
+}
+
+/* Names the ELF functions of n addresses (call-site addresses, any order,
+ * repeats fine) in one pass per module, so that hp_sym_lookup of each
+ * later reads no symbol table.  Best effort: an address left out is named
+ * on its own lookup.  Cost: two pread passes over each module's symbol
+ * table touched, a sort of the addresses; memory O(n) while it runs. */
+void hp_sym_prefetch(struct hp_sym *s, const uintptr_t *addrs, size_t n)
+{
+	if (!s || !n)
+		return;
+	uintptr_t *a = malloc(n * sizeof *a);
+	if (!a)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!sym_name_find(s, addrs[i]))
+			a[k++] = addrs[i];
+	qsort(a, k, sizeof *a, sym_addr_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++)
+		if (u == 0 || a[i] != a[u - 1])
+			a[u++] = a[i];
+	for (size_t i = 0; i < u;) {
+		Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, a[i]);
+		Dwarf_Addr lo = 0, hi = 0;
+		if (mod)
+			dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+		size_t j = i + 1;
+		while (j < u && a[j] >= lo && a[j] < hi)
+			j++;
+		struct sym_mod *m = mod ? sym_mod_get(s, mod) : NULL;
+		if (m && m->src.fd >= 0)
+			sym_src_names(s, m, a + i, j - i);
+		i = j;
+	}
+	free(a);
 }
