@@ -364,6 +364,18 @@ static int http_legacy_build(struct hp_buf *b)
 	http_printf(b, "heap profile: %llu: %llu [%llu: %llu] @ heap/%llu\n", ia, ib, aa, ab,
 		    2ull * (unsigned long long)hp_cfg.rate);
 	struct hp_sym *sym = hp_sym_open();
+	size_t na = 0;
+	for (long i = 0; i < n; i++)
+		na += s[i].npcs;
+	uintptr_t *a = sym && na ? malloc(na * sizeof *a) : NULL;
+	if (a) {                /* one pass per symbol table for all of them */
+		na = 0;
+		for (long i = 0; i < n; i++)
+			for (uint32_t j = 0; j < s[i].npcs; j++)
+				a[na++] = s[i].pcs[j] ? s[i].pcs[j] - 1 : 0;
+		hp_sym_prefetch(sym, a, na);
+		free(a);
+	}
 	for (long i = 0; i < n && !b->err; i++) {
 		uint64_t live = s[i].allocs > s[i].frees ? s[i].allocs - s[i].frees : 0;
 		http_printf(b, "%llu: %llu [%llu: %llu] @", (unsigned long long)live,

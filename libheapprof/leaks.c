@@ -125,6 +125,19 @@ void hp_leaks_report(void)
 	out(&buf, &len, &cap, "heapprof: in use at exit is not reachability: blocks still held through globals are listed too\n");
 	struct hp_sym *sym = m ? hp_sym_open() : NULL;
 	long top = m < hp_cfg.leaks_top ? m : hp_cfg.leaks_top;
+	/* all the listed addresses at once: one pass per symbol table */
+	size_t na = 0;
+	for (long i = 0; i < top; i++)
+		na += v[i].npcs;
+	uintptr_t *a = sym && na ? malloc(na * sizeof *a) : NULL;
+	if (a) {
+		na = 0;
+		for (long i = 0; i < top; i++)
+			for (uint32_t j = 0; j < v[i].npcs; j++)
+				a[na++] = v[i].pcs[j] - 1;
+		hp_sym_prefetch(sym, a, na);
+		free(a);
+	}
 	for (long i = 0; i < top; i++) {
 		out(&buf, &len, &cap, "#%ld %.0f bytes in %.0f object%s\n", i + 1, v[i].bytes, v[i].objects,
 		    v[i].objects == 1 ? "" : "s");

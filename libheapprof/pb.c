@@ -163,14 +163,18 @@ void hp_pb_end(struct hp_buf *b, size_t mark)
 /* gzip (RFC 1952) of in[0..n) appended to out, at zlib's fastest level
  * (as Go's writer: profiles are large and written at exit).  Returns 0,
  * or -1 with out->err set when memory ran out (out keeps its old length).
- * zlib allocates its ~256 KiB of state with malloc. */
+ * zlib allocates its ~160 KiB of state with malloc. */
 int hp_gzip(const uint8_t *in, size_t n, struct hp_buf *out)
 {
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	if (out->err)
 		return -1;
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
+	/* An 8 KiB window (windowBits 13) instead of 32 KiB: zlib's state is
+	 * 160 KiB instead of 256, and the files grow by 0-2 % (a 100k-stack
+	 * profile 0.0 %, cc1 at rate 1 1.9 %).  memLevel stays 8: at 7 the
+	 * 100k-stack profile came out 52 % larger. */
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 13 + 16, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK) {
 		out->err = 1;
 		return -1;
