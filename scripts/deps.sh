@@ -11,7 +11,7 @@ if [ "${1:-}" = --optional ]; then
 	shift
 fi
 pkgs="$*"
-[ -n "$pkgs" ] || pkgs="gcc make libunwind-dev uthash-dev zlib1g-dev libdw-dev libelf-dev golang-go
+[ -n "$pkgs" ] || pkgs="gcc make libunwind-dev zlib1g-dev libdw-dev libelf-dev golang-go
 	clang libclang-rt-14-dev g++ pkg-config python3 valgrind chromium"
 need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
