@@ -125,11 +125,14 @@ static void record_sample(void *p, size_t n, const struct hp_frame *from)
 {
 	uintptr_t pcs[HP_MAX_DEPTH];
 	int g = hp_guard_enter();
+	hp_livetab_prefetch(p);
 	int d = hp_stack_capture(pcs, hp_cfg.depth, from);
 	int ok = 0, new_stack = 0;
 	if (d > 0) {
+		uint64_t h = hp_stacktab_hash(pcs, d);
+		hp_stacktab_prefetch(h);
 		hp_lock(&hp_g.lock);
-		uint32_t b = hp_stacktab_bucket_locked(pcs, d, n, &new_stack);
+		uint32_t b = hp_stacktab_bucket_locked(pcs, d, h, n, &new_stack);
 		if (b && hp_livetab_insert_locked(p, b) == 0) {
 			struct hp_bucket *k = hp_stacktab_get(b);
 			k->allocs++;

@@ -228,11 +228,15 @@ struct hp_bucket {
 	uint64_t allocs;        /* sampled allocations */
 	uint64_t frees;         /* sampled frees */
 };                              /* 32 bytes: a chunk of them never straddles a cache line */
-/* Returns the bucket id (>= 1) for (pcs, size), creating it; the overflow
- * bucket when the stack table is full; 0 when out of memory.  *new_stack
- * is set when the stack was not known before.  _locked: caller holds
- * hp_g.lock. */
-uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, int *new_stack);
+/* The hash that keys the stack pcs[0..n): computed before taking the lock,
+ * so that the critical section is shorter. */
+uint64_t hp_stacktab_hash(const uintptr_t *pcs, int n);
+void hp_stacktab_prefetch(uint64_t hash);   /* the same for the stack's index slot */
+/* Returns the bucket id (>= 1) for (pcs, size), creating it; hash is
+ * hp_stacktab_hash(pcs, n).  The overflow bucket when the stack table is
+ * full; 0 when out of memory.  *new_stack is set when the stack was not
+ * known before.  _locked: caller holds hp_g.lock. */
+uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size, int *new_stack);
 struct hp_bucket *hp_stacktab_get(uint32_t id);
 uint32_t hp_stacktab_nbuckets(void);        /* ids run 1..n */
 uint32_t hp_stacktab_nstacks(void);
@@ -249,6 +253,9 @@ static inline int hp_livetab_maybe(const void *p);
 int hp_livetab_probe(const void *p);
 /* While tracing, every free must reach the slow path to be counted. */
 void hp_livetab_filter_all(void);
+/* Starts loading p's home slot, without the lock: a sample calls it before
+ * walking the stack, so the miss overlaps the walk, not the locked part. */
+void hp_livetab_prefetch(const void *p);
 int hp_livetab_insert_locked(const void *p, uint32_t bucket); /* 0 or -ENOMEM */
 uint32_t hp_livetab_remove_locked(const void *p);           /* bucket or 0 */
 uint64_t hp_livetab_count(void);

@@ -118,6 +118,12 @@ int hp_livetab_probe(const void *p)
 	return __atomic_load_n(&a->s[home(a, (uintptr_t)p)].key, __ATOMIC_RELAXED) != 0;
 }
 
+void hp_livetab_prefetch(const void *p)
+{
+	struct livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
+	__builtin_prefetch(&a->s[home(a, (uintptr_t)p)], 1);
+}
+
 static void put(struct livearr *a, uintptr_t k, uint32_t v)
 {
 	uint64_t mask = nslots(a) - 1;

@@ -71,9 +71,10 @@ static inline uint64_t mix_word(uint64_t h, const unsigned char *p)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-vectorize")))
 #endif
-static uint64_t hp_stacktab_hash(const void *key, size_t len)
+uint64_t hp_stacktab_hash(const uintptr_t *pcs, int n)
 {
-	const unsigned char *p = key;
+	const unsigned char *p = (const unsigned char *)pcs;
+	const size_t len = (size_t)n * sizeof *pcs;
 	uint64_t a = 0x9e3779b97f4a7c15ull ^ len, b = 0xc2b2ae3d27d4eb4full;
 	uint64_t c = 0x165667b19e3779f9ull, d = 0x27d4eb2f165667c5ull;
 	size_t i = 0;
@@ -148,9 +149,18 @@ static int sindex_reserve(void)
 	return 0;
 }
 
-static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, int *new_stack)
+/* A hint only, read without the lock: a stale index costs nothing but the
+ * wasted load, and a prefetch never faults. */
+void hp_stacktab_prefetch(uint64_t hash)
 {
-	uint64_t h = hp_stacktab_hash(pcs, (size_t)n * sizeof *pcs);
+	struct stack_slot *ix = __atomic_load_n(&st.sindex, __ATOMIC_RELAXED);
+	unsigned bits = __atomic_load_n(&st.sindex_bits, __ATOMIC_RELAXED);
+	if (ix)
+		__builtin_prefetch(&ix[hash >> (64 - bits)]);
+}
+
+static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, int *new_stack)
+{
 	struct stack_slot *sl = NULL;
 	if (st.sindex) {
 		sl = sindex_find(st.sindex, st.sindex_bits, h, pcs, n);
@@ -242,10 +252,10 @@ static int chunk_add(void)
 	return 0;
 }
 
-uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t size, int *new_stack)
+uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size, int *new_stack)
 {
 	*new_stack = 0;
-	struct hp_stack *sk = intern_stack(pcs, n, new_stack);
+	struct hp_stack *sk = intern_stack(pcs, n, hash, new_stack);
 	if (!sk)
 		return 0;
 	if (st.index) {

@@ -13,7 +13,7 @@ static int fresh;
 
 static uint32_t bucket(const uintptr_t *pcs, int n, uint64_t size)
 {
-	return hp_stacktab_bucket_locked(pcs, n, size, &fresh);
+	return hp_stacktab_bucket_locked(pcs, n, hp_stacktab_hash(pcs, n), size, &fresh);
 }
 
 int main(void)
