@@ -684,6 +684,10 @@ int hp_profile_build(const struct hp_prof_input *in, struct hp_buf *out)
 	for (size_t i = 0; i < in->n && !p.err && !p.out.err; i++)
 		prof_sample(&p, &in->samples[i], in->rate, key_bytes);
 	prof_write_maps(&p);
+	/* Every name is in our string table now: free the symbolizer's
+	 * memory before gzip asks for its own, so that one reuses it. */
+	hp_sym_close(p.sym);
+	p.sym = NULL;
 	for (size_t i = 0; i < p.nstr; i++)
 		hp_pb_bytes(&p.out, 6, p.str[i].s, p.str[i].len);  /* string_table */
 
