@@ -52,6 +52,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <link.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +395,8 @@ static int sym_has_own_dwarf(Dwfl_Module *mod)
 }
 
 static int sym_src_open(Dwfl_Module *mod, struct sym_src *src);
+static int sym_src_files(const char *mainfile, const unsigned char *want, int nid, GElf_Addr bias,
+			 struct sym_src *src, int light);
 
 /* Attached, libdwfl reads a module whose file was deleted (or the vDSO)
  * from our own memory through /proc/self/mem, so its dynamic symbols
@@ -407,6 +410,76 @@ static void sym_attach(struct hp_sym *s, const char *modname)
 		return;
 	s->attached = 1;
 	dwfl_linux_proc_attach(s->dwfl, getpid(), true);
+}
+
+/* The loaded object covering address lo, as dl_iterate_phdr reports it. */
+struct sym_dlhit {
+	uintptr_t lo;
+	uintptr_t bias;
+	unsigned char id[64];
+	size_t nid;             /* 0: not found, or no build ID */
+};
+
+/* The GNU build ID among the PT_NOTE segments of a loaded object, read in
+ * place (notes lie inside its first, readable PT_LOAD). */
+static int sym_dl_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct sym_dlhit *h = arg;
+	int hit = 0;
+	for (int i = 0; i < info->dlpi_phnum && !hit; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + (ph->p_vaddr & ~(uintptr_t)4095);
+		hit = ph->p_type == PT_LOAD && h->lo >= start && h->lo < info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (!hit)
+		return 0;
+	h->bias = info->dlpi_addr;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		size_t al = ph->p_align == 8 ? 8 : 4;
+		const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		size_t off = 0, len = ph->p_filesz;
+		while (len - off >= sizeof(ElfW(Nhdr))) {
+			ElfW(Nhdr) nh;
+			memcpy(&nh, p + off, sizeof nh);
+			size_t name = off + sizeof nh;
+			size_t desc = name + ((nh.n_namesz + al - 1) & ~(al - 1));
+			size_t next = desc + ((nh.n_descsz + al - 1) & ~(al - 1));
+			if (desc > len || next > len || next <= off)
+				break;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(p + name, "GNU", 4) &&
+			    nh.n_descsz > 0 && nh.n_descsz <= sizeof h->id) {
+				memcpy(h->id, p + desc, nh.n_descsz);
+				h->nid = nh.n_descsz;
+				return 1;
+			}
+			off = next;
+		}
+	}
+	return 1;
+}
+
+/* Names for a module without libdwfl: when its file (modname, the path
+ * in /proc/self/maps) has the build ID of the loaded image and neither
+ * DWARF nor MiniDebugInfo, the symbol table is chosen as sym_src_open
+ * would, with the load bias and build ID taken from our own memory.  Then
+ * libdwfl never maps the file (for libc, the pages it touched and its
+ * state were about 0.2 MiB at a dump).  Returns 0, or -1 (src->fd = -1):
+ * libdwfl must open it. */
+static int sym_mod_light(const char *modname, Dwfl_Module *mod, struct sym_src *src)
+{
+	struct sym_dlhit h = { 0 };
+	src->fd = -1;
+	if (!modname || modname[0] != '/')
+		return -1;
+	dwfl_module_info(mod, NULL, &h.lo, NULL, NULL, NULL, NULL, NULL);
+	dl_iterate_phdr(sym_dl_cb, &h);
+	if (!h.nid)
+		return -1;
+	return sym_src_files(modname, h.id, (int)h.nid, h.bias, src, 1);
 }
 
 static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
@@ -425,6 +498,8 @@ static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 	}
 	s->mods[s->nmods++] = m;
 	*ud = m;
+	if (sym_mod_light(modname, mod, &m->src) == 0)
+		return m;       /* own_dwarf 0: names only, libdwfl never opens it */
 	m->own_dwarf = sym_has_own_dwarf(mod);
 	if (sym_src_open(mod, &m->src) == 0)
 		return m;
@@ -611,7 +686,7 @@ static int sym_elf_open(const char *path, const unsigned char *want, size_t n, E
 	struct stat stb;
 	/* ELF_C_READ: headers and notes by read(), never the whole file */
 	*e = fstat(fd, &stb) == 0 && S_ISREG(stb.st_mode) ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
-	const unsigned char *id;
+	const unsigned char *id = NULL;
 	size_t k = 0;
 	const char *ident = *e && elf_kind(*e) == ELF_K_ELF ? elf_getident(*e, NULL) : NULL;
 	GElf_Ehdr eh;
@@ -634,6 +709,9 @@ static int sym_elf_open(const char *path, const unsigned char *want, size_t n, E
  * should read the table instead: no file with the module's build ID
  * (deleted, the vdso), MiniDebugInfo (.gnu_debugdata), no table.  Cost:
  * reads the ELF and section headers of one or two files. */
+static int sym_src_files(const char *mainfile, const unsigned char *want, int nid, GElf_Addr bias,
+			 struct sym_src *src, int light);
+
 static int sym_src_open(Dwfl_Module *mod, struct sym_src *src)
 {
 	GElf_Addr bias;
@@ -648,11 +726,28 @@ static int sym_src_open(Dwfl_Module *mod, struct sym_src *src)
 	int nid = dwfl_module_build_id(mod, &want, &idaddr);
 	if (!mainfile || mainfile[0] != '/' || nid <= 0 || nid > 64)
 		return -1;
+	return sym_src_files(mainfile, want, nid, bias, src, 0);
+}
+
+/* sym_src_open's choice of table once the module's file, build ID and
+ * load bias are known.  light: the caller has not opened the module with
+ * libdwfl and wants it only if it carries no DWARF and no MiniDebugInfo;
+ * returns -1 then, without opening anything more, when it does. */
+static int sym_src_files(const char *mainfile, const unsigned char *want, int nid, GElf_Addr bias,
+			 struct sym_src *src, int light)
+{
 	Elf *e;
 	uint64_t size;
+	src->fd = -1;
 	int fd = sym_elf_open(mainfile, want, (size_t)nid, &e, &size, &src->is64);
 	if (fd < 0)
 		return -1;
+	if (light && (sym_elf_has(e, ".debug_info") || sym_elf_has(e, ".zdebug_info") ||
+		      sym_elf_has(e, ".gnu_debugdata"))) {
+		elf_end(e);
+		close(fd);
+		return -1;
+	}
 	src->bias = bias;
 	if (sym_elf_table(e, SHT_SYMTAB, size, src) == 0) {
 		elf_end(e);
