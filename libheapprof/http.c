@@ -558,8 +558,11 @@ static void http_symbol(struct http_conn *c, const char *args, size_t len)
 {
 	struct hp_buf b = { 0 };
 	http_printf(&b, "num_symbols: 1\n");
-	struct hp_sym *sym = len ? hp_sym_open() : NULL;
-	for (size_t i = 0; sym && i < len;) {
+	/* All the addresses first, so that the symbolizer reads each module's
+	 * table once for them (hp_sym_prefetch), not once per address. */
+	uintptr_t *pcs = NULL;
+	size_t npcs = 0, cap = 0;
+	for (size_t i = 0; i < len;) {
 		size_t j = i;
 		while (j < len && args[j] != '+')
 			j++;
@@ -569,12 +572,20 @@ static void http_symbol(struct http_conn *c, const char *args, size_t len)
 			word[j - i] = 0;
 			char *e;
 			unsigned long long pc = strtoull(word, &e, 0);
-			struct hp_symframe f[8];
-			if (pc && *e == 0 && hp_sym_lookup(sym, (uintptr_t)pc, f, 8) > 0)
-				http_printf(&b, "%#llx %s\n", pc, f[0].name);
+			if (pc && *e == 0 && hp_grow(&pcs, sizeof *pcs, npcs, &cap) == 0)
+				pcs[npcs++] = (uintptr_t)pc;
 		}
 		i = j + 1;
 	}
+	struct hp_sym *sym = npcs ? hp_sym_open() : NULL;
+	if (sym)
+		hp_sym_prefetch(sym, pcs, npcs);
+	for (size_t i = 0; sym && i < npcs; i++) {
+		struct hp_symframe f[8];
+		if (hp_sym_lookup(sym, pcs[i], f, 8) > 0)
+			http_printf(&b, "%#llx %s\n", (unsigned long long)pcs[i], f[0].name);
+	}
+	free(pcs);
 	if (sym)
 		hp_sym_close(sym);
 	if (b.err)

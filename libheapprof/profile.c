@@ -646,6 +646,10 @@ static void prof_prefetch(struct prof *p, const struct hp_prof_input *in)
 				continue;
 			if (hp_htab_add(&seen, h, (uint32_t)n))
 				goto out;
+			/* a dlclose'd library joins the symbolizer now, so that
+			 * its addresses are prefetched with the rest */
+			if (!prof_findmap(p, k[0]))
+				prof_gone_map(p, k[0]);
 			k[1 + n++] = k[0];
 		}
 	hp_sym_prefetch(p->sym, (const uintptr_t *)(k + 1), n);

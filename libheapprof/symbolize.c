@@ -838,8 +838,10 @@ static int sym_iter_next(struct sym_iter *it, struct sym_one *o)
 			value = y.st_value, size = y.st_size;
 		}
 		int type = GELF_ST_TYPE(info), bind = GELF_ST_BIND(info);
+		/* No function is 4 GiB long: such a size is a corrupt file, and
+		 * would make pass 1 walk every later address for the symbol. */
 		if (idx == 0 || name == 0 || name >= src->strsize || shndx == SHN_UNDEF ||
-		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+		    (type != STT_FUNC && type != STT_GNU_IFUNC) || size >= ((uint64_t)1 << 32))
 			continue;
 		o->start = (uintptr_t)(shndx == SHN_ABS ? value : value + src->bias);
 		if (o->start == 0)
