@@ -16,7 +16,7 @@
 #include "hp.h"
 
 #include <errno.h>
-#include <sched.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -72,9 +72,11 @@ void hp_lock_wait(hp_lock_t *l)
 #endif
 		} else {
 			/* A sleep, not a yield: under SCHED_FIFO a yield never lets a
-			 * lower-priority holder run. */
+			 * lower-priority holder run.  The raw system call, because
+			 * nanosleep() is a cancellation point and malloc is not: a
+			 * pending pthread_cancel must not fire inside malloc. */
 			struct timespec ts = { 0, LOCK_SLEEP_NS };
-			nanosleep(&ts, NULL);
+			syscall(SYS_nanosleep, &ts, NULL);
 		}
 	}
 	errno = e;
