@@ -55,10 +55,12 @@ void hp_boot_register(const void *p)
 }
 
 /* Measured on the 2-thread loop at rate 1 (docs/performance.md, session 6):
- * 20 pauses (about 1 us) before sleeping beats 200, which burns the
- * processor the holder needs; glibc's mutex is no better in CPU time and
- * worse in wall time. */
-enum { LOCK_SPINS = 20, LOCK_SLEEP_NS = 50000 };
+ * with 5 pauses before sleeping it costs 102-112 CPU ns a pair, steadily;
+ * with 20 or 60, 230-600 ns, because two threads then run the critical
+ * sections side by side and pass the lock's and the buckets' cache lines
+ * back and forth, where a thread that sleeps leaves the other to run
+ * alone.  glibc's mutex measured 170-330 ns. */
+enum { LOCK_SPINS = 5, LOCK_SLEEP_NS = 50000 };
 
 void hp_lock_wait(hp_lock_t *l)
 {
@@ -131,10 +133,13 @@ static void record_sample(void *p, size_t n, const struct hp_frame *from)
 	int d = hp_stack_capture(pcs, hp_cfg.depth, from);
 	int ok = 0, new_stack = 0;
 	if (d > 0) {
+		/* Known buckets are found before the lock, so that what two
+		 * threads wait for is the live table and the counters. */
 		uint64_t h = hp_stacktab_hash(pcs, d);
-		hp_stacktab_prefetch(h);
+		uint32_t b = hp_stacktab_lookup(pcs, d, h, n);
 		hp_lock(&hp_g.lock);
-		uint32_t b = hp_stacktab_bucket_locked(pcs, d, h, n, &new_stack);
+		if (!b)
+			b = hp_stacktab_bucket_locked(pcs, d, h, n, &new_stack);
 		if (b && hp_livetab_insert_locked(p, b) == 0) {
 			struct hp_bucket *k = hp_stacktab_get(b);
 			k->allocs++;

@@ -88,9 +88,9 @@ void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'
  * every free of a sampled block, and held for well under a microsecond
  * (the dump's copy of the counters is the longest hold).  A test-and-set
  * lock whose release is a plain store: one atomic instruction a lock pair,
- * where pthread_mutex_t needs two.  A waiter spins a little, then yields,
- * then sleeps (hp_lock_wait), so a preempted holder, or a lower-priority one
- * under SCHED_FIFO, always gets the processor back. */
+ * where pthread_mutex_t needs two.  A waiter spins a little, then sleeps
+ * (hp_lock_wait), so a preempted holder, or a lower-priority one under
+ * SCHED_FIFO, always gets the processor back. */
 typedef struct { int v; } hp_lock_t;
 #define HP_LOCK_INIT { 0 }
 void hp_lock_wait(hp_lock_t *l) HP_COLD;
@@ -231,12 +231,15 @@ struct hp_bucket {
 /* The hash that keys the stack pcs[0..n): computed before taking the lock,
  * so that the critical section is shorter. */
 uint64_t hp_stacktab_hash(const uintptr_t *pcs, int n);
-void hp_stacktab_prefetch(uint64_t hash);   /* the same for the stack's index slot */
 /* Returns the bucket id (>= 1) for (pcs, size), creating it; hash is
  * hp_stacktab_hash(pcs, n).  The overflow bucket when the stack table is
  * full; 0 when out of memory.  *new_stack is set when the stack was not
  * known before.  _locked: caller holds hp_g.lock. */
 uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size, int *new_stack);
+/* The same without the lock, for a bucket that exists: its id, or 0 when
+ * (pcs, size) has no bucket yet or it is too new to be seen (then take the
+ * lock and call hp_stacktab_bucket_locked).  Never a wrong id. */
+uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size);
 struct hp_bucket *hp_stacktab_get(uint32_t id);
 uint32_t hp_stacktab_nbuckets(void);        /* ids run 1..n */
 uint32_t hp_stacktab_nstacks(void);

@@ -26,31 +26,46 @@
 
 #include <string.h>
 
-/* One slot of the stack index; s NULL = empty. */
+/* One slot of the stack index; s NULL = empty.  Filled once, never
+ * changed: hash is written before s is published. */
 struct stack_slot {
 	uint64_t hash;
 	struct hp_stack *s;
 };
 
-/* Buckets live in chunks of 256 (10 KiB), so an id finds its bucket with
+/* One generation of an index, published with one pointer store so that a
+ * reader without the lock always sees bits and slots that belong
+ * together.  A grown index leaves the old generation mapped and frozen
+ * (readers may still be in it); the old ones add up to less than the
+ * current one. */
+struct stack_gen {
+	unsigned bits;
+	struct stack_slot s[];
+};
+
+/* Buckets live in chunks of 256 (8 KiB), so an id finds its bucket with
  * one load from a small, hot table instead of from a pointer per bucket
  * (a cache miss of its own on every sample and every sampled free, perf
  * on churn at rate 1).  Id 0 is never used. */
 #define CHUNK_BITS 8
 #define CHUNK_MASK ((1u << CHUNK_BITS) - 1)
 
-/* One slot of the bucket index; id 0 = empty. */
+/* One slot of the bucket index; id 0 = empty.  Filled once: size and
+ * stack_id are written before id is published. */
 struct bucket_slot {
 	uint64_t size;
 	uint32_t stack_id;
 	uint32_t id;
 };
 
+struct bucket_gen {
+	unsigned bits;
+	struct bucket_slot s[];
+};
+
 static struct {
-	struct stack_slot *sindex;      /* 2^sindex_bits slots, at most half full */
-	unsigned sindex_bits;
-	struct bucket_slot *index;      /* 2^index_bits slots, at most half full */
-	unsigned index_bits;
+	struct stack_gen *sindex;       /* at most half full; read with __atomic */
+	struct bucket_gen *index;       /* at most half full; read with __atomic */
 	struct hp_bucket **chunks;      /* id -> chunks[id >> CHUNK_BITS][id & CHUNK_MASK] */
 	uint32_t nbuckets, nchunks, chunks_cap;
 	uint32_t nstacks;
@@ -116,54 +131,49 @@ static struct hp_stack *make_stack(const uintptr_t *pcs, int n)
 }
 
 /* The slot holding the stack (hash, pcs, n), or the empty slot where it
- * belongs. */
-static struct stack_slot *sindex_find(struct stack_slot *ix, unsigned bits, uint64_t hash,
-				      const uintptr_t *pcs, int n)
+ * belongs.  Writers only (under the lock); readers use stack_lookup. */
+static struct stack_slot *sindex_find(struct stack_gen *g, uint64_t hash, const uintptr_t *pcs, int n)
 {
-	uint64_t mask = ((uint64_t)1 << bits) - 1;
-	for (uint64_t i = hash >> (64 - bits);; i = (i + 1) & mask) {
-		struct stack_slot *sl = &ix[i];
-		if (!sl->s || (sl->hash == hash && sl->s->depth == (uint32_t)n &&
-			       (!pcs || !memcmp(sl->s->pcs, pcs, (size_t)n * sizeof *pcs))))
+	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
+	for (uint64_t i = hash >> (64 - g->bits);; i = (i + 1) & mask) {
+		struct stack_slot *sl = &g->s[i];
+		const struct hp_stack *sk = sl->s;
+		if (!sk || (sl->hash == hash && sk->depth == (uint32_t)n &&
+			    (!pcs || !memcmp(sk->pcs, pcs, (size_t)n * sizeof *pcs))))
 			return sl;
 	}
+}
+
+static void slot_fill(struct stack_slot *sl, uint64_t hash, struct hp_stack *sk)
+{
+	sl->hash = hash;
+	__atomic_store_n(&sl->s, sk, __ATOMIC_RELEASE);
 }
 
 /* Makes room for one more stack: the index doubles at half full. */
 static int sindex_reserve(void)
 {
-	if (st.sindex && (uint64_t)(st.nstacks + 1) * 2 <= ((uint64_t)1 << st.sindex_bits))
+	struct stack_gen *old = st.sindex;
+	if (old && (uint64_t)(st.nstacks + 1) * 2 <= ((uint64_t)1 << old->bits))
 		return 0;
-	unsigned bits = st.sindex ? st.sindex_bits + 1 : 10;
-	struct stack_slot *ix = hp_ialloc(sizeof *ix << bits);
-	if (!ix)
+	unsigned bits = old ? old->bits + 1 : 10;
+	struct stack_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << bits));
+	if (!g)
 		return -1;
-	if (st.sindex) {
-		for (uint64_t i = 0; i < ((uint64_t)1 << st.sindex_bits); i++)
-			if (st.sindex[i].s)     /* depth -1 matches no stack: the first empty slot */
-				*sindex_find(ix, bits, st.sindex[i].hash, NULL, -1) = st.sindex[i];
-		hp_ifree(st.sindex, sizeof *st.sindex << st.sindex_bits);
-	}
-	st.sindex = ix;
-	st.sindex_bits = bits;
+	g->bits = bits;
+	if (old)
+		for (uint64_t i = 0; i < ((uint64_t)1 << old->bits); i++)
+			if (old->s[i].s)        /* depth -1 matches no stack: the first empty slot */
+				slot_fill(sindex_find(g, old->s[i].hash, NULL, -1), old->s[i].hash, old->s[i].s);
+	__atomic_store_n(&st.sindex, g, __ATOMIC_RELEASE);
 	return 0;
-}
-
-/* A hint only, read without the lock: a stale index costs nothing but the
- * wasted load, and a prefetch never faults. */
-void hp_stacktab_prefetch(uint64_t hash)
-{
-	struct stack_slot *ix = __atomic_load_n(&st.sindex, __ATOMIC_RELAXED);
-	unsigned bits = __atomic_load_n(&st.sindex_bits, __ATOMIC_RELAXED);
-	if (ix)
-		__builtin_prefetch(&ix[hash >> (64 - bits)]);
 }
 
 static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, int *new_stack)
 {
 	struct stack_slot *sl = NULL;
 	if (st.sindex) {
-		sl = sindex_find(st.sindex, st.sindex_bits, h, pcs, n);
+		sl = sindex_find(st.sindex, h, pcs, n);
 		if (sl->s)
 			return sl->s;
 	}
@@ -176,17 +186,16 @@ static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, in
 		__atomic_fetch_add(&hp_g.overflowed, 1, __ATOMIC_RELAXED);
 		return st.overflow;
 	}
-	if (!sl || (uint64_t)(st.nstacks + 1) * 2 > ((uint64_t)1 << st.sindex_bits)) {
+	if (!sl || (uint64_t)(st.nstacks + 1) * 2 > ((uint64_t)1 << st.sindex->bits)) {
 		if (sindex_reserve() != 0)
 			return NULL;
-		sl = sindex_find(st.sindex, st.sindex_bits, h, pcs, n);
+		sl = sindex_find(st.sindex, h, pcs, n);
 	}
 	struct hp_stack *sk = make_stack(pcs, n);
 	if (!sk)
 		return NULL;
 	*new_stack = 1;
-	sl->hash = h;
-	sl->s = sk;
+	slot_fill(sl, h, sk);
 	return sk;
 }
 
@@ -196,37 +205,41 @@ static inline uint64_t bucket_hash(uint32_t stack_id, uint64_t size)
 	return h ^ (h >> 31);
 }
 
-/* The slot holding (stack_id, size), or the empty slot where it belongs. */
-static struct bucket_slot *index_find(struct bucket_slot *ix, unsigned bits, uint32_t stack_id, uint64_t size)
+/* The slot holding (stack_id, size), or the empty slot where it belongs.
+ * Writers only; readers use bucket_lookup. */
+static struct bucket_slot *index_find(struct bucket_gen *g, uint32_t stack_id, uint64_t size)
 {
-	uint64_t mask = ((uint64_t)1 << bits) - 1;
-	for (uint64_t i = bucket_hash(stack_id, size) >> (64 - bits);; i = (i + 1) & mask) {
-		struct bucket_slot *sl = &ix[i];
+	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
+	for (uint64_t i = bucket_hash(stack_id, size) >> (64 - g->bits);; i = (i + 1) & mask) {
+		struct bucket_slot *sl = &g->s[i];
 		if (sl->id == 0 || (sl->stack_id == stack_id && sl->size == size))
 			return sl;
 	}
 }
 
+static void bslot_fill(struct bucket_slot *sl, uint32_t stack_id, uint64_t size, uint32_t id)
+{
+	sl->stack_id = stack_id;
+	sl->size = size;
+	__atomic_store_n(&sl->id, id, __ATOMIC_RELEASE);
+}
+
 /* Makes room for one more bucket: the index doubles at half full. */
 static int index_reserve(void)
 {
-	if (st.index && (uint64_t)(st.nbuckets + 1) * 2 <= ((uint64_t)1 << st.index_bits))
+	struct bucket_gen *old = st.index;
+	if (old && (uint64_t)(st.nbuckets + 1) * 2 <= ((uint64_t)1 << old->bits))
 		return 0;
-	unsigned bits = st.index ? st.index_bits + 1 : 12;
-	struct bucket_slot *ix = hp_ialloc(sizeof *ix << bits);
-	if (!ix)
+	unsigned bits = old ? old->bits + 1 : 12;
+	struct bucket_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << bits));
+	if (!g)
 		return -1;
+	g->bits = bits;
 	for (uint32_t id = 1; id <= st.nbuckets; id++) {
 		const struct hp_bucket *b = hp_stacktab_get(id);
-		struct bucket_slot *sl = index_find(ix, bits, b->stack->id, b->size);
-		sl->stack_id = b->stack->id;
-		sl->size = b->size;
-		sl->id = id;
+		bslot_fill(index_find(g, b->stack->id, b->size), b->stack->id, b->size, id);
 	}
-	if (st.index)
-		hp_ifree(st.index, sizeof *st.index << st.index_bits);
-	st.index = ix;
-	st.index_bits = bits;
+	__atomic_store_n(&st.index, g, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -259,7 +272,7 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, u
 	if (!sk)
 		return 0;
 	if (st.index) {
-		struct bucket_slot *sl = index_find(st.index, st.index_bits, sk->id, size);
+		struct bucket_slot *sl = index_find(st.index, sk->id, size);
 		if (sl->id)
 			return sl->id;
 	}
@@ -271,11 +284,41 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, u
 	struct hp_bucket *b = hp_stacktab_get(id);
 	b->stack = sk;
 	b->size = size;
-	struct bucket_slot *sl = index_find(st.index, st.index_bits, sk->id, size);
-	sl->stack_id = sk->id;
-	sl->size = size;
-	sl->id = st.nbuckets = id;
+	st.nbuckets = id;
+	bslot_fill(index_find(st.index, sk->id, size), sk->id, size, id);
 	return id;
+}
+
+/* The lock-free lookups return what they read in the same step as the key
+ * check: a slot seen empty may be filled, with another key, a moment later. */
+static const struct hp_stack *stack_lookup(const struct stack_gen *g, uint64_t hash, const uintptr_t *pcs, int n)
+{
+	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
+	for (uint64_t i = hash >> (64 - g->bits);; i = (i + 1) & mask) {
+		const struct hp_stack *sk = __atomic_load_n(&g->s[i].s, __ATOMIC_ACQUIRE);
+		if (!sk)
+			return NULL;
+		if (g->s[i].hash == hash && sk->depth == (uint32_t)n && !memcmp(sk->pcs, pcs, (size_t)n * sizeof *pcs))
+			return sk;
+	}
+}
+
+static uint32_t bucket_lookup(const struct bucket_gen *g, uint32_t stack_id, uint64_t size)
+{
+	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
+	for (uint64_t i = bucket_hash(stack_id, size) >> (64 - g->bits);; i = (i + 1) & mask) {
+		uint32_t id = __atomic_load_n(&g->s[i].id, __ATOMIC_ACQUIRE);
+		if (!id || (g->s[i].stack_id == stack_id && g->s[i].size == size))
+			return id;
+	}
+}
+
+uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size)
+{
+	const struct stack_gen *sg = __atomic_load_n(&st.sindex, __ATOMIC_ACQUIRE);
+	const struct bucket_gen *bg = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
+	const struct hp_stack *sk = sg && bg ? stack_lookup(sg, hash, pcs, n) : NULL;
+	return sk ? bucket_lookup(bg, sk->id, size) : 0;
 }
 
 struct hp_bucket *hp_stacktab_get(uint32_t id)

@@ -1,11 +1,15 @@
 /*
  * test_stacktab.c - interning stacks and (stack, size) buckets, and the
- * overflow bucket once HEAPPROF_MAX_STACKS stacks exist, and both indexes
- * keeping every entry as they grow.
+ * overflow bucket once HEAPPROF_MAX_STACKS stacks exist, both indexes
+ * keeping every entry as they grow, and the lock-free lookup never giving
+ * a wrong bucket while another thread adds stacks and grows the indexes.
+ * Also built with ThreadSanitizer (test_stacktab_tsan.c) and AddressSanitizer.
  * Links: stacktab.o ialloc.o config.o
  */
 #include "check.h"
 #include "hp.h"
+
+#include <pthread.h>
 
 struct hp_global hp_g = { .lock = HP_LOCK_INIT };
 
@@ -14,6 +18,77 @@ static int fresh;
 static uint32_t bucket(const uintptr_t *pcs, int n, uint64_t size)
 {
 	return hp_stacktab_bucket_locked(pcs, n, hp_stacktab_hash(pcs, n), size, &fresh);
+}
+
+/* Readers look up stacks whose buckets exist (ids known) and stacks the
+ * writer is adding (ids not known yet: remembered, checked after). */
+enum { KNOWN = 2000, ADDED = 60000 };
+static uint32_t known_id[KNOWN], seen_id[ADDED];
+static int stop_readers;
+static long wrong, missed_known;
+
+static void key(uintptr_t *s, uintptr_t i)
+{
+	s[0] = 0x7000000 + 16 * i;
+	s[1] = 0x42;
+	s[2] = i % 5;
+}
+
+static void *reader(void *arg)
+{
+	uintptr_t s[3];
+	long w = 0, m = 0;
+	(void)arg;
+	while (!__atomic_load_n(&stop_readers, __ATOMIC_ACQUIRE)) {
+		for (uintptr_t i = 0; i < KNOWN; i++) {
+			key(s, i);
+			uint32_t id = hp_stacktab_lookup(s, 3, hp_stacktab_hash(s, 3), 8);
+			w += id && id != known_id[i];
+			m += !id;
+		}
+		for (uintptr_t i = 0; i < ADDED; i += 7) {
+			key(s, KNOWN + i);
+			uint32_t id = hp_stacktab_lookup(s, 3, hp_stacktab_hash(s, 3), 8);
+			if (id)
+				__atomic_store_n(&seen_id[i], id, __ATOMIC_RELAXED);
+		}
+	}
+	__atomic_fetch_add(&wrong, w, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&missed_known, m, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_lockfree_lookup(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	uintptr_t s[3];
+	pthread_t th[2];
+	for (uintptr_t i = 0; i < KNOWN; i++) {
+		key(s, i);
+		known_id[i] = bucket(s, 3, 8);
+	}
+	for (int r = 0; r < 2; r++)
+		pthread_create(&th[r], NULL, reader, NULL);
+	for (uintptr_t i = 0; i < ADDED; i++) {
+		key(s, KNOWN + i);
+		pthread_mutex_lock(&lock);
+		bucket(s, 3, 8);
+		pthread_mutex_unlock(&lock);
+	}
+	__atomic_store_n(&stop_readers, 1, __ATOMIC_RELEASE);
+	for (int r = 0; r < 2; r++)
+		pthread_join(th[r], NULL);
+	long bad_seen = 0, seen = 0;
+	for (uintptr_t i = 0; i < ADDED; i += 7) {
+		key(s, KNOWN + i);
+		seen += seen_id[i] != 0;
+		bad_seen += seen_id[i] && seen_id[i] != bucket(s, 3, 8);
+	}
+	CHECK(!wrong && !missed_known, "lock-free lookups of existing buckets were all right while %d stacks were added",
+	      ADDED);
+	CHECK(!bad_seen, "and each bucket they saw being added was the right one (%ld seen)", seen);
+	key(s, KNOWN + ADDED + 1);
+	CHECK(hp_stacktab_lookup(s, 3, hp_stacktab_hash(s, 3), 8) == 0, "a stack never added is not found");
 }
 
 int main(void)
@@ -75,5 +150,7 @@ int main(void)
 	      MANY, hp_stacktab_nstacks());
 	CHECK(same, "after the indexes grew, every stack and size finds its bucket again");
 	CHECK(right, "and every bucket keeps its size and frames");
+
+	test_lockfree_lookup();
 	return check_done();
 }
