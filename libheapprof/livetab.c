@@ -48,10 +48,11 @@ struct liveslot {
 };
 
 /* One generation of the table.  Readers load the pointer once, so slots
- * and shift always belong together. */
+ * and shift always belong together.  Nothing here is written per insert
+ * or remove (the count lives in lt), so that the line with shift, which
+ * every lock-free probe reads, is not passed between cores by writers. */
 struct livearr {
 	unsigned shift;           /* slot = hash >> shift; 2^(64-shift) slots */
-	uint64_t count;
 	struct liveslot s[];
 };
 
@@ -71,6 +72,7 @@ struct hp_pagefilt hp_pagefilt;
 static struct {
 	struct livearr *cur;            /* the current generation */
 	int filter_all;                 /* tracing: the mask stays 0 */
+	_Alignas(64) uint64_t count;    /* live keys; written under the lock, apart from cur */
 } lt = { .cur = &gen0.hdr };
 
 static inline uint8_t *pagefilt_entry(const void *p)
@@ -124,16 +126,17 @@ void hp_livetab_prefetch(const void *p)
 	__builtin_prefetch(&a->s[home(a, (uintptr_t)p)], 1);
 }
 
-static void put(struct livearr *a, uintptr_t k, uint32_t v)
+/* Returns 1 when k is new, 0 when it was there (its bucket replaced). */
+static int put(struct livearr *a, uintptr_t k, uint32_t v)
 {
 	uint64_t mask = nslots(a) - 1;
 	uint64_t i = home(a, k);
 	while (a->s[i].key != 0 && a->s[i].key != k)
 		i = (i + 1) & mask;
-	if (a->s[i].key == 0)
-		a->count++;
+	int fresh = a->s[i].key == 0;
 	a->s[i].val = v;
 	__atomic_store_n(&a->s[i].key, k, __ATOMIC_RELEASE);
+	return fresh;
 }
 
 static int grow(void)
@@ -155,15 +158,15 @@ static int grow(void)
 int hp_livetab_insert_locked(const void *p, uint32_t bucket)
 {
 	struct livearr *a = lt.cur;
-	if ((a->count + 1) * 4 > nslots(a) * 3) {
+	if ((lt.count + 1) * 4 > nslots(a) * 3) {
 		if (grow() != 0)
 			return -1;
 		a = lt.cur;
 	}
-	uint64_t before = a->count;
-	put(a, (uintptr_t)p, bucket);
-	if (a->count != before)         /* not a re-registration of a live key */
+	if (put(a, (uintptr_t)p, bucket)) {     /* not a re-registration of a live key */
+		lt.count++;
 		pagefilt_add(p);
+	}
 	return 0;
 }
 
@@ -196,12 +199,12 @@ uint32_t hp_livetab_remove_locked(const void *p)
 		}
 	}
 	__atomic_store_n(&a->s[i].key, 0, __ATOMIC_RELEASE);
-	a->count--;
+	lt.count--;
 	pagefilt_sub(p);
 	return v;
 }
 
 uint64_t hp_livetab_count(void)
 {
-	return lt.cur->count;
+	return lt.count;
 }
