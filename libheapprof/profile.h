@@ -70,6 +70,10 @@ void hp_sym_close(struct hp_sym *s);
  * for hp_sym_lookup) in one pass per module, ahead of their lookups; an
  * optional speed-up for many addresses.  NULL s is fine. */
 void hp_sym_prefetch(struct hp_sym *s, const uintptr_t *addrs, size_t n);
+/* Tests only: when set before hp_sym_open, names come from libdwfl's
+ * sorted symbol tables for every module, not from the pread passes, so the
+ * two can be compared (tests/unit/test_symnames.c). */
+extern int hp_sym_test_tables;
 /* Adds an unmapped module (a dlclose'd library) read from path at load bias
  * base.  0, or -1 if it cannot be added. */
 int hp_sym_add_module(struct hp_sym *s, const char *path, uintptr_t base);  /* NULL is fine */

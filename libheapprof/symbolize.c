@@ -482,6 +482,8 @@ static int sym_mod_light(const char *modname, Dwfl_Module *mod, struct sym_src *
 	return sym_src_files(modname, h.id, (int)h.nid, h.bias, src, 1);
 }
 
+int hp_sym_test_tables;
+
 static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 {
 	void **ud = NULL;
@@ -498,10 +500,11 @@ static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 	}
 	s->mods[s->nmods++] = m;
 	*ud = m;
-	if (sym_mod_light(modname, mod, &m->src) == 0)
+	m->src.fd = -1;
+	if (!hp_sym_test_tables && sym_mod_light(modname, mod, &m->src) == 0)
 		return m;       /* own_dwarf 0: names only, libdwfl never opens it */
 	m->own_dwarf = sym_has_own_dwarf(mod);
-	if (sym_src_open(mod, &m->src) == 0)
+	if (!hp_sym_test_tables && sym_src_open(mod, &m->src) == 0)
 		return m;
 	int nsym = dwfl_module_getsymtab(mod);
 	if (nsym <= 1 || !(m->fn = malloc((size_t)nsym * sizeof m->fn[0])))
