@@ -8,10 +8,11 @@
  * block on free or realloc, and the process-level events (constructor,
  * pthread_atfork handlers, the final dump at exit).
  *
- * Locking: one lock, hp_g.lock (a spin-then-sleep lock, hp.h), guards the stack table, the buckets and the
- * live table.  It is held only around table updates and the dump's copy of
- * the counters, never while unwinding, symbolizing, compressing or writing,
- * and nothing done under it calls malloc.
+ * Locking: one lock, hp_g.lock (spin a little, then sleep: hp.h), guards
+ * the stack table, the buckets and the live table.  It is held only around
+ * table updates and the dump's copy of the counters, never while unwinding,
+ * symbolizing, compressing or writing, and nothing done under it calls
+ * malloc.  Existing buckets are looked up before it is taken.
  */
 #include "hp.h"
 
