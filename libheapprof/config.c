@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct hp_config hp_cfg = {
@@ -180,7 +181,9 @@ void hp_warn2(const char *msg, const char *subject)
 		memcpy(buf + len, parts[i], l);
 		len += l;
 	}
-	(void)!write(2, buf, len);
+	/* the raw call: write() is a cancellation point, and a warning may
+	 * come from inside malloc */
+	(void)!syscall(SYS_write, 2, buf, len);
 out:
 	errno = e;
 }

@@ -77,9 +77,11 @@ void hp_lock_wait(hp_lock_t *l)
 			/* A sleep, not a yield: under SCHED_FIFO a yield never lets a
 			 * lower-priority holder run.  The raw system call, because
 			 * nanosleep() is a cancellation point and malloc is not: a
-			 * pending pthread_cancel must not fire inside malloc. */
+			 * pending pthread_cancel must not fire inside malloc.  The
+			 * one glibc's nanosleep() makes, so that a seccomp filter
+			 * that lets the program sleep lets us. */
 			struct timespec ts = { 0, LOCK_SLEEP_NS };
-			syscall(SYS_nanosleep, &ts, NULL);
+			syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
 		}
 	}
 	errno = e;

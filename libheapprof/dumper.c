@@ -135,7 +135,9 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	(void)si;
 	int e = errno;
 	if (dm.fd[1] >= 0)
-		(void)!write(dm.fd[1], "s", 1);         /* EAGAIN: a dump is already pending */
+		/* the raw call: write() is a cancellation point, and this
+		 * handler must not be one (EAGAIN: a dump is already pending) */
+		(void)!syscall(SYS_write, dm.fd[1], "s", 1);
 	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE)) {
 		if (may_start_here(ucv)) {
 			int g = hp_guard_enter();

@@ -189,10 +189,24 @@ static uint64_t thread_count(void)
 	return n;
 }
 
+static void trace_line(const char *reason, const char *path);
+
+/* The line is often printed from inside malloc, by a thread the program
+ * may have asked to cancel: open, read and write are cancellation points
+ * and malloc is not, and a cancellation here would leave line_lock held
+ * (the process then hangs at exit).  So cancellation is off meanwhile. */
 void hp_trace_line(const char *reason, const char *path)
 {
 	if (!hp_cfg.trace)
 		return;
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	trace_line(reason, path);
+	pthread_setcancelstate(cs, NULL);
+}
+
+static void trace_line(const char *reason, const char *path)
+{
 	int e = errno;
 	struct heapprof_stats st;
 	pthread_mutex_lock(&tr.line_lock);

@@ -19,7 +19,7 @@
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs trace_grow live_storm
+need_progs trace_grow live_storm cancel
 
 TC="python3 $ROOT/tests/integration/trace_check.py"
 
@@ -53,6 +53,20 @@ if [ "$(wc -l <"$T/small.err")" = 1 ] && grep -q '(exit)$' "$T/small.err"; then
 	ok "a program that never holds 4 MiB prints the exit line only"
 else
 	not_ok "a program that never holds 4 MiB prints the exit line only" "$(cat "$T/small.err")"
+fi
+
+# A thread with a cancel request pending prints growth lines from inside
+# malloc: the line must not be a cancellation point (it takes a lock; a
+# cancelled holder hung the exit).  cancel.c's alarm turns a hang into 142.
+for i in 1 2 3; do
+	preload cancel$i 60 HEAPTRACE=1 "$PROGS/cancel"
+done
+if [ "$(rc cancel1)$(rc cancel2)$(rc cancel3)" = 000 ] && grep -q '^not cancelled$' "$T/cancel1.out" &&
+	grep -q 'heap' "$T/cancel1.err"; then
+	ok "a thread with a pending cancel is not cancelled by the trace lines its mallocs print (3 runs)"
+else
+	not_ok "a thread with a pending cancel is not cancelled by the trace lines its mallocs print (3 runs)" \
+		"exit codes $(rc cancel1) $(rc cancel2) $(rc cancel3)" "$(show cancel1)"
 fi
 
 # ---- stdout unchanged, stderr silent when off ----

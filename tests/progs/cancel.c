@@ -1,14 +1,17 @@
 /*
  * cancel.c - malloc and free are not cancellation points, so a thread that
  * calls nothing else is never cancelled, however long a cancel request is
- * pending.  Under a profiler whose lock waits in a cancellable call
- * (nanosleep, say), the request would fire inside malloc or free, with the
- * program's locks held and its block lost.
+ * pending.  Under a profiler that waits, opens or writes with a cancellable
+ * call inside malloc (nanosleep in a lock wait, write for a HEAPTRACE
+ * line), the request would fire there, with the block lost and perhaps a
+ * lock held, so that the process hangs at exit.
  *
- * Four threads allocate as fast as they can (at HEAPPROF_RATE=1 every call
- * takes the profiler's lock, so some wait for it); one of them gets a
- * pthread_cancel, the others stop after 300 ms, and that one must then
- * return normally.
+ * Three threads allocate 64-byte blocks as fast as they can (at
+ * HEAPPROF_RATE=1 every call takes the profiler's lock, so some wait for
+ * it).  A fourth gets a pthread_cancel before it starts, then grows a
+ * 16 MiB heap and frees it, again and again (HEAPTRACE prints growth lines
+ * from its mallocs).  After 300 ms all stop, and the fourth must return
+ * normally.  An alarm turns a hang into a failure with a name.
  *
  * Prints "not cancelled"; exits 0.
  */
@@ -17,7 +20,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int stop;
+enum { BLOCKS = 16384, BLOCK = 1024 };
+
+static int stop, go;
 
 static void *spin(void *arg)
 {
@@ -30,18 +35,38 @@ static void *spin(void *arg)
 	return NULL;
 }
 
+static void *grow(void *arg)
+{
+	static void *blk[BLOCKS];
+	(void)arg;
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		;               /* not a cancellation point: the request stays pending */
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		for (int i = 0; i < BLOCKS; i++)
+			blk[i] = malloc(BLOCK);
+		for (int i = 0; i < BLOCKS; i++)
+			free(blk[i]);
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	pthread_t th[4];
 	void *res = NULL;
 
-	for (int i = 0; i < 4; i++)
+	alarm(30);
+	if (pthread_create(&th[0], NULL, grow, NULL) != 0) {
+		fprintf(stderr, "cancel: cannot create a thread\n");
+		return 1;
+	}
+	for (int i = 1; i < 4; i++)
 		if (pthread_create(&th[i], NULL, spin, NULL) != 0) {
 			fprintf(stderr, "cancel: cannot create a thread\n");
 			return 1;
 		}
-	usleep(100000);
 	pthread_cancel(th[0]);
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	usleep(300000);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(th[0], &res);
