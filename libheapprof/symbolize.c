@@ -422,6 +422,20 @@ struct sym_dlhit {
 
 /* The GNU build ID among the PT_NOTE segments of a loaded object, read in
  * place (notes lie inside its first, readable PT_LOAD). */
+/* [vaddr, vaddr + len) lies in a readable PT_LOAD of the module, so that
+ * reading it from memory cannot fault (an odd ELF may have a PT_NOTE
+ * outside every mapped segment). */
+static int sym_in_readable_load(const struct dl_phdr_info *info, ElfW(Addr) vaddr, ElfW(Xword) len)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && vaddr >= ph->p_vaddr &&
+		    len <= ph->p_filesz && vaddr - ph->p_vaddr <= ph->p_filesz - len)
+			return 1;
+	}
+	return 0;
+}
+
 static int sym_dl_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -437,7 +451,7 @@ static int sym_dl_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	h->bias = info->dlpi_addr;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
+		if (ph->p_type != PT_NOTE || !sym_in_readable_load(info, ph->p_vaddr, ph->p_filesz))
 			continue;
 		size_t al = ph->p_align == 8 ? 8 : 4;
 		const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
@@ -517,7 +531,8 @@ static struct sym_mod *sym_mod_get(struct hp_sym *s, Dwfl_Module *mod)
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (!name || !name[0] || sym.st_shndx == SHN_UNDEF || addr == 0)
 			continue;
-		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+		/* as the pread path does (sym_iter_next): no function is 4 GiB */
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_size >= ((uint64_t)1 << 32))
 			continue;
 		int bind = GELF_ST_BIND(sym.st_info);
 		m->fn[n].start = (uintptr_t)addr;
