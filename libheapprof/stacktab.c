@@ -10,7 +10,8 @@
  * them by id/pointer without holding the lock.  When the table holds
  * HEAPPROF_MAX_STACKS stacks, new stacks are charged to one overflow stack
  * whose single frame is hp_stacktab_overflow_frame, so the loss shows in
- * every profile under that name.  Everything is under hp_g.lock; memory
+ * every profile under that name.  Changes are made under hp_g.lock;
+ * hp_stacktab_lookup reads both indexes without it (see stack_gen); memory
  * comes from ialloc.
  *
  * Both indexes are open addressing with the key inline, so a lookup is

@@ -27,6 +27,7 @@ static struct {
 	uintptr_t *a;
 	size_t n;
 	int modules;
+	size_t nmain;           /* the first addresses are the test program's own */
 } t;
 
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
@@ -43,6 +44,8 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 			t.a[t.n++] = a;
 		t.modules += k > 0;
 	}
+	if (!t.nmain)
+		t.nmain = t.n;  /* dl_iterate_phdr reports the program first */
 	return 0;
 }
 
@@ -82,11 +85,12 @@ int main(void)
 	if (!s)
 		return check_done();
 	hp_sym_prefetch(s, t.a, t.n);
-	size_t named = 0;
+	size_t named = 0, named_main = 0;
 	for (size_t i = 0; i < t.n; i++) {
 		int ok;
 		ha[i] = frames_hash(s, t.a[i], &ok);
 		named += ok;
+		named_main += ok && i < t.nmain;
 	}
 	hp_sym_close(s);
 
@@ -110,7 +114,12 @@ int main(void)
 	hp_sym_test_tables = 0;
 
 	CHECK(t.modules >= 4 && t.n > 50000, "%zu addresses in %d modules to name", t.n, t.modules);
-	CHECK(named > t.n / 2 && named == named_b, "most are named (%zu by pread, %zu by libdwfl's tables)",
+	/* How many of the libraries' addresses have a name depends on the
+	 * machine (libc6-dbg gives libc all its local symbols); the program's
+	 * own .symtab names nearly all of its code everywhere. */
+	CHECK(named_main > t.nmain / 2, "most of the test program's own %zu addresses are named (%zu)", t.nmain,
+	      named_main);
+	CHECK(named == named_b, "both ways name the same number of addresses (%zu by pread, %zu by libdwfl's tables)",
 	      named, named_b);
 	CHECK(differ == 0, "the pread passes and libdwfl's tables give the same frames for every one (%zu differ)",
 	      differ);
