@@ -132,15 +132,20 @@ static struct hp_stack *make_stack(const uintptr_t *pcs, int n)
 }
 
 /* The slot holding the stack (hash, pcs, n), or the empty slot where it
- * belongs.  Writers only (under the lock); readers use stack_lookup. */
-static struct stack_slot *sindex_find(struct stack_gen *g, uint64_t hash, const uintptr_t *pcs, int n)
+ * belongs; *sk is the stack found there, NULL for the empty slot.  Used
+ * without the lock too (hp_stacktab_lookup): slots are filled once, hash
+ * first, and *sk is what the probe read in the same step as it checked the
+ * key, since a slot seen empty may be filled with another key a moment
+ * later. */
+static struct stack_slot *sindex_find(struct stack_gen *g, uint64_t hash, const uintptr_t *pcs, int n,
+				      struct hp_stack **sk)
 {
 	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
 	for (uint64_t i = hash >> (64 - g->bits);; i = (i + 1) & mask) {
 		struct stack_slot *sl = &g->s[i];
-		const struct hp_stack *sk = sl->s;
-		if (!sk || (sl->hash == hash && sk->depth == (uint32_t)n &&
-			    (!pcs || !memcmp(sk->pcs, pcs, (size_t)n * sizeof *pcs))))
+		*sk = __atomic_load_n(&sl->s, __ATOMIC_ACQUIRE);
+		if (!*sk || (sl->hash == hash && (*sk)->depth == (uint32_t)n &&
+			     !memcmp((*sk)->pcs, pcs, (size_t)n * sizeof *pcs)))
 			return sl;
 	}
 }
@@ -162,10 +167,15 @@ static int sindex_reserve(void)
 	if (!g)
 		return -1;
 	g->bits = bits;
-	if (old)
-		for (uint64_t i = 0; i < ((uint64_t)1 << old->bits); i++)
-			if (old->s[i].s)        /* depth -1 matches no stack: the first empty slot */
-				slot_fill(sindex_find(g, old->s[i].hash, NULL, -1), old->s[i].hash, old->s[i].s);
+	uint64_t mask = ((uint64_t)1 << bits) - 1;
+	for (uint64_t i = 0; old && i < ((uint64_t)1 << old->bits); i++) {
+		if (!old->s[i].s)
+			continue;
+		uint64_t j = old->s[i].hash >> (64 - bits);
+		while (g->s[j].s)               /* stacks are distinct: the first empty slot */
+			j = (j + 1) & mask;
+		slot_fill(&g->s[j], old->s[i].hash, old->s[i].s);
+	}
 	__atomic_store_n(&st.sindex, g, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -173,10 +183,11 @@ static int sindex_reserve(void)
 static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, int *new_stack)
 {
 	struct stack_slot *sl = NULL;
+	struct hp_stack *sk;
 	if (st.sindex) {
-		sl = sindex_find(st.sindex, h, pcs, n);
-		if (sl->s)
-			return sl->s;
+		sl = sindex_find(st.sindex, h, pcs, n, &sk);
+		if (sk)
+			return sk;
 	}
 	if (st.nstacks >= hp_cfg.max_stacks) {
 		if (!st.overflow) {
@@ -190,9 +201,9 @@ static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, in
 	if (!sl || (uint64_t)(st.nstacks + 1) * 2 > ((uint64_t)1 << st.sindex->bits)) {
 		if (sindex_reserve() != 0)
 			return NULL;
-		sl = sindex_find(st.sindex, h, pcs, n);
+		sl = sindex_find(st.sindex, h, pcs, n, &sk);
 	}
-	struct hp_stack *sk = make_stack(pcs, n);
+	sk = make_stack(pcs, n);
 	if (!sk)
 		return NULL;
 	*new_stack = 1;
@@ -206,14 +217,16 @@ static inline uint64_t bucket_hash(uint32_t stack_id, uint64_t size)
 	return h ^ (h >> 31);
 }
 
-/* The slot holding (stack_id, size), or the empty slot where it belongs.
- * Writers only; readers use bucket_lookup. */
-static struct bucket_slot *index_find(struct bucket_gen *g, uint32_t stack_id, uint64_t size)
+/* The slot holding (stack_id, size), or the empty slot where it belongs;
+ * *id is the bucket id found there, 0 for the empty slot.  Used without the
+ * lock too, as sindex_find is: size and stack_id are written before id. */
+static struct bucket_slot *index_find(struct bucket_gen *g, uint32_t stack_id, uint64_t size, uint32_t *id)
 {
 	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
 	for (uint64_t i = bucket_hash(stack_id, size) >> (64 - g->bits);; i = (i + 1) & mask) {
 		struct bucket_slot *sl = &g->s[i];
-		if (sl->id == 0 || (sl->stack_id == stack_id && sl->size == size))
+		*id = __atomic_load_n(&sl->id, __ATOMIC_ACQUIRE);
+		if (!*id || (sl->stack_id == stack_id && sl->size == size))
 			return sl;
 	}
 }
@@ -236,9 +249,9 @@ static int index_reserve(void)
 	if (!g)
 		return -1;
 	g->bits = bits;
-	for (uint32_t id = 1; id <= st.nbuckets; id++) {
+	for (uint32_t id = 1, seen; id <= st.nbuckets; id++) {
 		const struct hp_bucket *b = hp_stacktab_get(id);
-		bslot_fill(index_find(g, b->stack->id, b->size), b->stack->id, b->size, id);
+		bslot_fill(index_find(g, b->stack->id, b->size, &seen), b->stack->id, b->size, id);
 	}
 	__atomic_store_n(&st.index, g, __ATOMIC_RELEASE);
 	return 0;
@@ -272,54 +285,37 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, u
 	struct hp_stack *sk = intern_stack(pcs, n, hash, new_stack);
 	if (!sk)
 		return 0;
+	uint32_t id;
 	if (st.index) {
-		struct bucket_slot *sl = index_find(st.index, sk->id, size);
-		if (sl->id)
-			return sl->id;
+		index_find(st.index, sk->id, size, &id);
+		if (id)
+			return id;
 	}
 	if (index_reserve() != 0)
 		return 0;
-	uint32_t id = st.nbuckets + 1;
+	id = st.nbuckets + 1;
 	if ((id >> CHUNK_BITS) >= st.nchunks && chunk_add() != 0)
 		return 0;
 	struct hp_bucket *b = hp_stacktab_get(id);
 	b->stack = sk;
 	b->size = size;
 	st.nbuckets = id;
-	bslot_fill(index_find(st.index, sk->id, size), sk->id, size, id);
+	uint32_t seen;
+	bslot_fill(index_find(st.index, sk->id, size, &seen), sk->id, size, id);
 	return id;
-}
-
-/* The lock-free lookups return what they read in the same step as the key
- * check: a slot seen empty may be filled, with another key, a moment later. */
-static const struct hp_stack *stack_lookup(const struct stack_gen *g, uint64_t hash, const uintptr_t *pcs, int n)
-{
-	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
-	for (uint64_t i = hash >> (64 - g->bits);; i = (i + 1) & mask) {
-		const struct hp_stack *sk = __atomic_load_n(&g->s[i].s, __ATOMIC_ACQUIRE);
-		if (!sk)
-			return NULL;
-		if (g->s[i].hash == hash && sk->depth == (uint32_t)n && !memcmp(sk->pcs, pcs, (size_t)n * sizeof *pcs))
-			return sk;
-	}
-}
-
-static uint32_t bucket_lookup(const struct bucket_gen *g, uint32_t stack_id, uint64_t size)
-{
-	uint64_t mask = ((uint64_t)1 << g->bits) - 1;
-	for (uint64_t i = bucket_hash(stack_id, size) >> (64 - g->bits);; i = (i + 1) & mask) {
-		uint32_t id = __atomic_load_n(&g->s[i].id, __ATOMIC_ACQUIRE);
-		if (!id || (g->s[i].stack_id == stack_id && g->s[i].size == size))
-			return id;
-	}
 }
 
 uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size)
 {
-	const struct stack_gen *sg = __atomic_load_n(&st.sindex, __ATOMIC_ACQUIRE);
-	const struct bucket_gen *bg = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
-	const struct hp_stack *sk = sg && bg ? stack_lookup(sg, hash, pcs, n) : NULL;
-	return sk ? bucket_lookup(bg, sk->id, size) : 0;
+	struct stack_gen *sg = __atomic_load_n(&st.sindex, __ATOMIC_ACQUIRE);
+	struct bucket_gen *bg = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
+	struct hp_stack *sk = NULL;
+	uint32_t id = 0;
+	if (sg && bg)
+		sindex_find(sg, hash, pcs, n, &sk);
+	if (sk)
+		index_find(bg, sk->id, size, &id);
+	return id;
 }
 
 struct hp_bucket *hp_stacktab_get(uint32_t id)
