@@ -372,30 +372,36 @@ static uint64_t prof_location(struct prof *p, uint64_t addr)
 
 /* ---- mappings ---- */
 
-/* Looks for the GNU build-id note in one note block; writes it to hex as
- * lowercase hex.  Returns 0 if found, else -1. */
-static int prof_note_build_id(Elf_Data *d, char *hex, size_t cap)
+size_t hp_note_build_id(Elf_Data *d, const unsigned char **id)
 {
-	if (!d)
-		return -1;
 	size_t off = 0, next, noff, doff;
 	GElf_Nhdr nh;
-	while ((next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+	while (d && (next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
 		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-		    memcmp((const char *)d->d_buf + noff, "GNU", 4) == 0 &&
-		    nh.n_descsz > 0 && 2 * (size_t)nh.n_descsz < cap) {
-			const uint8_t *b = (const uint8_t *)d->d_buf + doff;
-			static const char digits[] = "0123456789abcdef";
-			for (size_t i = 0; i < nh.n_descsz; i++) {
-				hex[2 * i] = digits[b[i] >> 4];
-				hex[2 * i + 1] = digits[b[i] & 15];
-			}
-			hex[2 * nh.n_descsz] = 0;
-			return 0;
+		    memcmp((const char *)d->d_buf + noff, "GNU", 4) == 0 && nh.n_descsz > 0) {
+			*id = (const unsigned char *)d->d_buf + doff;
+			return nh.n_descsz;
 		}
 		off = next;
 	}
-	return -1;
+	return 0;
+}
+
+/* The GNU build-id note in one note block, as lowercase hex in hex.
+ * Returns 0 if found, else -1. */
+static int prof_note_build_id(Elf_Data *d, char *hex, size_t cap)
+{
+	const unsigned char *b;
+	size_t n = hp_note_build_id(d, &b);
+	if (!n || 2 * n >= cap)
+		return -1;
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		hex[2 * i] = digits[b[i] >> 4];
+		hex[2 * i + 1] = digits[b[i] & 15];
+	}
+	hex[2 * n] = 0;
+	return 0;
 }
 
 /* Reads the GNU build ID of the ELF file at path into hex (lowercase, as

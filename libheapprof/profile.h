@@ -99,6 +99,12 @@ uint64_t hp_hash_bytes(const void *p, size_t n);
  * (any T **), elements of size elem, doubling *cap.  0, or -1 with the
  * array unchanged. */
 int hp_grow(void *arrp, size_t elem, size_t n, size_t *cap);
+
+#ifdef _LIBELF_H        /* for the files that use libelf */
+/* The GNU build-id note in one block of notes (a note section or segment):
+ * its length, the bytes at *id inside d; 0 if there is none. */
+size_t hp_note_build_id(Elf_Data *d, const unsigned char **id);
+#endif
 static inline uint64_t hp_hash_u64(uint64_t x)
 {
 	/* splitmix64's finalizer: every input bit reaches every output bit */

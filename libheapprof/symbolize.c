@@ -619,18 +619,9 @@ static size_t sym_elf_build_id(Elf *e, const unsigned char **id)
 				d = elf_getdata_rawchunk(e, (int64_t)ph.p_offset, ph.p_filesz,
 							 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
 			}
-			if (!d)
-				continue;
-			size_t off = 0, next, noff, doff;
-			GElf_Nhdr nh;
-			while ((next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
-				if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-				    memcmp((const char *)d->d_buf + noff, "GNU", 4) == 0 && nh.n_descsz > 0) {
-					*id = (const unsigned char *)d->d_buf + doff;
-					return nh.n_descsz;
-				}
-				off = next;
-			}
+			size_t n = hp_note_build_id(d, id);
+			if (n)
+				return n;
 		}
 	}
 	return 0;
