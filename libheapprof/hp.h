@@ -247,7 +247,6 @@ uint32_t hp_stacktab_nstacks(void);
 void hp_stacktab_overflow_frame(void);
 
 /* ---- livetab.c: sampled blocks that are still live ---- */
-int hp_livetab_init(void);
 /* Fast, lock-free: 0 means p was certainly not sampled.  A non-zero answer
  * may be a false positive; the caller confirms under the lock. */
 static inline int hp_livetab_maybe(const void *p);

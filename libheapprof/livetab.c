@@ -114,16 +114,21 @@ void hp_livetab_filter_all(void)
 	__atomic_store_n(&hp_pagefilt.mask, 0, __ATOMIC_RELAXED);
 }
 
-int hp_livetab_probe(const void *p)
+/* p's home slot in the current generation, for readers without the lock. */
+static struct liveslot *home_slot(const void *p)
 {
 	struct livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&a->s[home(a, (uintptr_t)p)].key, __ATOMIC_RELAXED) != 0;
+	return &a->s[home(a, (uintptr_t)p)];
+}
+
+int hp_livetab_probe(const void *p)
+{
+	return __atomic_load_n(&home_slot(p)->key, __ATOMIC_RELAXED) != 0;
 }
 
 void hp_livetab_prefetch(const void *p)
 {
-	struct livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
-	__builtin_prefetch(&a->s[home(a, (uintptr_t)p)], 1);
+	__builtin_prefetch(home_slot(p), 1);
 }
 
 /* Returns 1 when k is new, 0 when it was there (its bucket replaced). */
