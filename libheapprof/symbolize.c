@@ -173,6 +173,17 @@ static struct sym_mod sym_nomod = { .src.fd = -1, .cus_built = 1 };
 
 /* ---- the libdwfl callbacks ---- */
 
+/* The local path of the separate debug file for build ID id[0..n) (n >= 1):
+ * /usr/lib/debug/.build-id/xx/yyyy....debug. */
+#define SYM_DEBUG_PATH_MAX (64 + 2 * 64 + 16)
+static void sym_debug_path(char path[SYM_DEBUG_PATH_MAX], const unsigned char *id, int n)
+{
+	int k = snprintf(path, SYM_DEBUG_PATH_MAX, "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (int i = 1; i < n; i++)
+		k += snprintf(path + k, SYM_DEBUG_PATH_MAX - (size_t)k, "%02x", id[i]);
+	snprintf(path + k, SYM_DEBUG_PATH_MAX - (size_t)k, ".debug");
+}
+
 /* Finds a module's separate debug file by build ID, locally only.  Returns
  * an open fd (and the path in *debuginfo_file_name, freed by libdwfl) or -1. */
 static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
@@ -187,11 +198,8 @@ static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mod
 	int n = dwfl_module_build_id(mod, &id, &vaddr);
 	if (n < 2 || n > 64)
 		return -1;
-	char path[64 + 2 * 64 + 16];
-	int k = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", id[0]);
-	for (int i = 1; i < n; i++)
-		k += snprintf(path + k, sizeof path - (size_t)k, "%02x", id[i]);
-	snprintf(path + k, sizeof path - (size_t)k, ".debug");
+	char path[SYM_DEBUG_PATH_MAX];
+	sym_debug_path(path, id, n);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -763,11 +771,8 @@ static int sym_src_files(const char *mainfile, const unsigned char *want, int ni
 		src->fd = fd;
 		return 0;
 	}
-	char path[64 + 2 * 64 + 16];
-	int k = snprintf(path, sizeof path, "/usr/lib/debug/.build-id/%02x/", want[0]);
-	for (int i = 1; i < nid; i++)
-		k += snprintf(path + k, sizeof path - (size_t)k, "%02x", want[i]);
-	snprintf(path + k, sizeof path - (size_t)k, ".debug");
+	char path[SYM_DEBUG_PATH_MAX];
+	sym_debug_path(path, want, nid);
 	Elf *de;
 	uint64_t dsize;
 	struct sym_src d = *src;
