@@ -266,10 +266,10 @@ uint64_t hp_livetab_count(void);
  * folded modulo 4 GiB, counting the live sampled blocks that start in a
  * page folding onto it.  No multiply and no pointer to follow: free() is
  * eight instructions before its tail jump (the table probe it replaced took
- * twelve, with a multiply and two dependent loads).  The index mask is a variable so that the whole
- * struct is .bss (no 1 MiB in the file) and so that tracing can send every
- * free to the slow path: mask 0 and entry 0 held non-zero.  See livetab.c
- * for why a reader never misses a block. */
+ * twelve, with a multiply and two dependent loads).  The index mask is a
+ * variable so that the whole struct is .bss (no 1 MiB in the file) and so
+ * that tracing can send every free to the slow path: mask 0 and entry 0
+ * held non-zero.  See livetab.c for why a reader never misses a block. */
 #define HP_PAGEFILT_BITS 20
 struct hp_pagefilt {
 	uint32_t mask;                          /* 2^20 - 1 from the first sample; 0 while tracing */
