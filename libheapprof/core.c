@@ -8,11 +8,13 @@
  * block on free or realloc, and the process-level events (constructor,
  * pthread_atfork handlers, the final dump at exit).
  *
- * Locking: one lock, hp_g.lock (spin a little, then sleep: hp.h), guards
- * the stack table, the buckets and the live table.  It is held only around
- * table updates and the dump's copy of the counters, never while unwinding,
- * symbolizing, compressing or writing, and nothing done under it calls
- * malloc.  Existing buckets are looked up before it is taken.
+ * Locking (spin a little, then sleep: hp.h): hp_g.lock guards the stack
+ * table and the bucket index, and is taken only to add a stack or a
+ * bucket; existing buckets are looked up without it.  Each shard's lock
+ * (hp.h) guards that shard's live table and counters.  Locks are held only
+ * around table updates and the dump's copy of the counters, never while
+ * unwinding, symbolizing, compressing or writing, and nothing done under
+ * them calls malloc.
  */
 #include "hp.h"
 
@@ -25,6 +27,7 @@
 
 HP_TLS struct hp_thread hp_self;
 struct hp_global hp_g = { .lock = HP_LOCK_INIT };
+struct hp_shard hp_shards[HP_NSHARDS];
 
 static struct {
 	pthread_once_t once;
@@ -47,12 +50,31 @@ int64_t hp_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+uint64_t hp_samples(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < HP_NSHARDS; i++)
+		n += __atomic_load_n(&hp_shards[i].samples, __ATOMIC_RELAXED);
+	return n;
+}
+
+double hp_est_inuse(void)
+{
+	double sum = 0, v;
+	for (unsigned i = 0; i < HP_NSHARDS; i++) {
+		__atomic_load(&hp_shards[i].est_inuse, &v, __ATOMIC_RELAXED);
+		sum += v;
+	}
+	return sum;
+}
+
 void hp_boot_register(const void *p)
 {
-	hp_lock(&hp_g.lock);
+	struct hp_shard *sh = &hp_shards[hp_shard_of(p)];
+	hp_lock(&sh->lock);
 	if (hp_livetab_insert_locked(p, HP_BOOT_BUCKET) != 0)
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
-	hp_unlock(&hp_g.lock);
+	hp_unlock(&sh->lock);
 }
 
 /* Measured on the 2-thread loop at rate 1 (docs/performance.md, session 6):
@@ -122,10 +144,12 @@ static HP_COLD void thread_setup(struct hp_thread *t)
 /* ---- samples ---- */
 
 /* HEAPPROF_PEAK follows the estimated in-use bytes; nothing else needs
- * them, so without it a sample or a free touches only its bucket. */
-static void peak_account(const struct hp_bucket *k, int sign)
+ * them, so without it a sample or a free touches only its bucket's
+ * counters.  Under sh's lock. */
+static void peak_account(struct hp_shard *sh, uint64_t size, int sign)
 {
-	hp_g.est_inuse += sign * hp_sampler_weight(k->size, hp_cfg.rate) * (double)k->size;
+	double v = sh->est_inuse + sign * hp_sampler_weight(size, hp_cfg.rate) * (double)size;
+	__atomic_store(&sh->est_inuse, &v, __ATOMIC_RELAXED);
 }
 
 static void record_sample(void *p, size_t n, const struct hp_frame *from)
@@ -136,23 +160,28 @@ static void record_sample(void *p, size_t n, const struct hp_frame *from)
 	int d = hp_stack_capture(pcs, hp_cfg.depth, from);
 	int ok = 0, new_stack = 0;
 	if (d > 0) {
-		/* Known buckets are found before the lock, so that what two
-		 * threads wait for is the live table and the counters. */
+		/* Known buckets are found without hp_g.lock, so that a sample
+		 * in steady state takes only its shard's lock. */
 		uint64_t h = hp_stacktab_hash(pcs, d);
 		uint32_t b = hp_stacktab_lookup(pcs, d, h, n);
-		hp_lock(&hp_g.lock);
-		if (!b)
+		if (!b) {
+			hp_lock(&hp_g.lock);
 			b = hp_stacktab_bucket_locked(pcs, d, h, n, &new_stack);
-		if (b && hp_livetab_insert_locked(p, b) == 0) {
-			struct hp_bucket *k = hp_stacktab_get(b);
-			k->allocs++;
+			hp_unlock(&hp_g.lock);
+		}
+		unsigned si = hp_shard_of(p);
+		struct hp_shard *sh = &hp_shards[si];
+		hp_lock(&sh->lock);
+		struct hp_count *c = b ? hp_stacktab_count_locked(si, b) : NULL;
+		if (c && hp_livetab_insert_locked(p, b) == 0) {
+			c->allocs++;
 			if (HP_UNLIKELY(hp_cfg.peak))
-				peak_account(k, 1);
+				peak_account(sh, n, 1);
 			/* Under the lock, so no atomic add: readers only load it. */
-			__atomic_store_n(&hp_g.samples, hp_g.samples + 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&sh->samples, sh->samples + 1, __ATOMIC_RELAXED);
 			ok = 1;
 		}
-		hp_unlock(&hp_g.lock);
+		hp_unlock(&sh->lock);
 	}
 	if (new_stack)
 		hp_modtab_note(pcs, d);
@@ -212,32 +241,39 @@ static uint32_t detach(const void *p)
 {
 	if (!hp_livetab_probe(p))
 		return 0;       /* a false positive of the fast check, or tracing */
-	hp_lock(&hp_g.lock);
+	unsigned si = hp_shard_of(p);
+	struct hp_shard *sh = &hp_shards[si];
+	hp_lock(&sh->lock);
 	uint32_t b = hp_livetab_remove_locked(p);
 	if (b && b != HP_BOOT_BUCKET) {
-		struct hp_bucket *k = hp_stacktab_get(b);
-		k->frees++;
+		/* The block's allocation made these counters, in this shard. */
+		struct hp_count *c = hp_stacktab_count_locked(si, b);
+		if (c)
+			c->frees++;
 		if (HP_UNLIKELY(hp_cfg.peak))
-			peak_account(k, -1);
+			peak_account(sh, hp_stacktab_get(b)->size, -1);
 	}
-	hp_unlock(&hp_g.lock);
+	hp_unlock(&sh->lock);
 	return b;
 }
 
 static void reattach(const void *p, uint32_t b)
 {
-	hp_lock(&hp_g.lock);
+	unsigned si = hp_shard_of(p);
+	struct hp_shard *sh = &hp_shards[si];
+	hp_lock(&sh->lock);
 	if (hp_livetab_insert_locked(p, b) == 0) {
 		if (b != HP_BOOT_BUCKET) {
-			struct hp_bucket *k = hp_stacktab_get(b);
-			k->frees--;
+			struct hp_count *c = hp_stacktab_count_locked(si, b);
+			if (c)
+				c->frees--;
 			if (HP_UNLIKELY(hp_cfg.peak))
-				peak_account(k, 1);
+				peak_account(sh, hp_stacktab_get(b)->size, 1);
 		}
 	} else {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 	}
-	hp_unlock(&hp_g.lock);
+	hp_unlock(&sh->lock);
 }
 
 int hp_free_slow(void *p)
@@ -321,12 +357,16 @@ static void fork_prepare(void)
 	core.fork_guard = hp_guard_enter();
 	hp_dumper_atfork_prepare();
 	hp_lock(&hp_g.lock);
+	for (unsigned i = 0; i < HP_NSHARDS; i++)
+		hp_lock(&hp_shards[i].lock);
 	hp_ialloc_atfork_prepare();
 }
 
 static void fork_parent(void)
 {
 	hp_ialloc_atfork_parent();
+	for (unsigned i = HP_NSHARDS; i-- > 0;)
+		hp_unlock(&hp_shards[i].lock);
 	hp_unlock(&hp_g.lock);
 	hp_dumper_atfork_parent();
 	hp_guard_leave(core.fork_guard);
@@ -337,6 +377,8 @@ static void fork_child(void)
 	/* Only this thread exists now.  Locks held by threads that are gone
 	 * would stay locked forever, so start them afresh. */
 	hp_g.lock = (hp_lock_t)HP_LOCK_INIT;
+	for (unsigned i = 0; i < HP_NSHARDS; i++)
+		hp_shards[i].lock = (hp_lock_t)HP_LOCK_INIT;
 	hp_ialloc_atfork_child();
 	hp_modtab_atfork_child();
 	hp_g.pid = getpid();

@@ -22,32 +22,47 @@ static struct {
 	uint64_t seq;           /* %n: dumps taken so far by this process */
 } dump;
 
-/* Copies the non-empty buckets.  *out is hp_ialloc'd; free with
- * hp_dump_snapshot_free.  Returns the count, or -1 on OOM. */
+/* Copies the non-empty buckets, their counts summed over the shards.
+ * *out is hp_ialloc'd; free with hp_ifree(*out, *bytes).  Returns the
+ * count, or -1 on OOM.  Each shard is copied under its own lock, so each
+ * shard's frees never exceed its allocations, and the sum's don't either. */
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 {
+	/* Buckets 1..n are complete once n is read under the lock, and never
+	 * change after. */
 	hp_lock(&hp_g.lock);
 	uint32_t n = hp_stacktab_nbuckets();
+	hp_unlock(&hp_g.lock);
 	size_t len = (size_t)(n ? n : 1) * sizeof(struct hp_prof_sample);
 	struct hp_prof_sample *s = hp_ialloc(len);
-	long k = 0;
-	if (s) {
-		for (uint32_t id = 1; id <= n; id++) {
-			const struct hp_bucket *b = hp_stacktab_get(id);
-			if (!b->allocs)
-				continue;
-			s[k].pcs = b->stack->pcs;
-			s[k].npcs = b->stack->depth;
-			s[k].size = b->size;
-			s[k].allocs = b->allocs;
-			s[k].frees = b->frees;
-			k++;
-		}
-	}
-	hp_unlock(&hp_g.lock);
 	*out = s;
 	*bytes = len;
-	return s ? k : -1;
+	if (!s)
+		return -1;
+	for (unsigned sh = 0; sh < HP_NSHARDS; sh++) {
+		hp_lock(&hp_shards[sh].lock);
+		for (uint32_t id = 1; id <= n; id++) {
+			const struct hp_count *c = hp_stacktab_count_peek_locked(sh, id);
+			if (c) {
+				s[id - 1].allocs += c->allocs;
+				s[id - 1].frees += c->frees;
+			}
+		}
+		hp_unlock(&hp_shards[sh].lock);
+	}
+	long k = 0;
+	for (uint32_t id = 1; id <= n; id++) {
+		if (!s[id - 1].allocs)
+			continue;
+		const struct hp_bucket *b = hp_stacktab_get(id);
+		s[k].pcs = b->stack->pcs;
+		s[k].npcs = b->stack->depth;
+		s[k].size = b->size;
+		s[k].allocs = s[id - 1].allocs;
+		s[k].frees = s[id - 1].frees;
+		k++;
+	}
+	return k;
 }
 
 int hp_dump_build_from(const struct hp_prof_sample *s, size_t n, int64_t when, int alloc_default,

@@ -179,7 +179,7 @@ void hp_dumper_peak_check(void)
 	if (!hp_cfg.peak)
 		return;
 	/* A racy read: at worst two threads both take a copy. */
-	double now = hp_g.est_inuse;
+	double now = hp_est_inuse();
 	if (now < dm.peak_mark)
 		return;
 	struct hp_prof_sample *snap;
@@ -430,7 +430,7 @@ static void write_peak(void)
 	struct hp_buf b = { 0 };
 	/* The heap may have grown past the last copy without reaching the next
 	 * mark: then the state at exit is the peak. */
-	if (hp_cfg.peak && hp_g.est_inuse > dm.peak_inuse) {
+	if (hp_cfg.peak && hp_est_inuse() > dm.peak_inuse) {
 		dm.peak_mark = 0;
 		hp_dumper_peak_check();
 	}

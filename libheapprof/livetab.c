@@ -7,8 +7,10 @@
  *  - the page filter (hp.h), read by the free fast path: a saturating
  *    count per folded page of the live sampled blocks that start there.
  *    It is raised before malloc hands a sampled block to the program and
- *    lowered only under hp_g.lock when one goes, so while a block is live
- *    every value a reader can see for its entry is at least 1.  A count
+ *    lowered only under the block's shard lock when one goes, so while a
+ *    block is live every value a reader can see for its entry is at least
+ *    1.  Every block folding onto an entry is in the same shard, so its
+ *    writers are serialized by one lock.  A count
  *    that reaches 255 stays there: such an entry gives false positives
  *    from then on, never a miss;
  *  - the table's home slot, read by the slow path (hp_livetab_probe) so
@@ -26,8 +28,9 @@
  *    old generations stay mapped and frozen, so a reader holding a stale
  *    pointer still finds every key inserted before the switch.  Their total
  *    size is less than the current generation's.
- * Writers hold hp_g.lock.  At 75% load the table doubles; 10 million live
- * blocks need 2^24 slots of 16 bytes, 256 MiB.
+ * There is one table per shard (hp.h); its writers hold the shard's lock.
+ * At 75% load a table doubles; 10 million live blocks in one shard need
+ * 2^24 slots of 16 bytes, 256 MiB.
  */
 #include "hp.h"
 
@@ -59,21 +62,29 @@ struct livearr {
 #define BUSY ((uintptr_t)1)
 #define GEN0_BITS 10
 
+/* Each shard's first generation, in .bss: its pages cost nothing until the
+ * shard's first sample. */
 static struct {
 	struct livearr hdr;
 	struct liveslot s[1u << GEN0_BITS];
-} gen0 = { .hdr = { .shift = 64 - GEN0_BITS } };
+} gen0[HP_NSHARDS];
 
 /* Zero, mask included, so that it lives in .bss.  Mask 0 folds every
  * pointer onto entry 0, which is right while nothing has been sampled;
  * the first insert widens it before it counts its block. */
 struct hp_pagefilt hp_pagefilt;
 
+/* One shard's table, on a line of its own: its writers and most of its
+ * probes are the threads whose arena maps to the shard. */
+struct ltshard {
+	struct livearr *cur;            /* the current generation; NULL before the first insert */
+	uint64_t count;                 /* live keys; written under the shard's lock */
+} __attribute__((aligned(64)));
+
 static struct {
-	struct livearr *cur;            /* the current generation */
 	int filter_all;                 /* tracing: the mask stays 0 */
-	_Alignas(64) uint64_t count;    /* live keys; written under the lock, apart from cur */
-} lt = { .cur = &gen0.hdr };
+	struct ltshard sh[HP_NSHARDS];
+} lt;
 
 static inline uint8_t *pagefilt_entry(const void *p)
 {
@@ -114,21 +125,25 @@ void hp_livetab_filter_all(void)
 	__atomic_store_n(&hp_pagefilt.mask, 0, __ATOMIC_RELAXED);
 }
 
-/* p's home slot in the current generation, for readers without the lock. */
+/* p's home slot in its shard's current generation, for readers without
+ * the lock; NULL while the shard has never held a key. */
 static struct liveslot *home_slot(const void *p)
 {
-	struct livearr *a = __atomic_load_n(&lt.cur, __ATOMIC_ACQUIRE);
-	return &a->s[home(a, (uintptr_t)p)];
+	struct livearr *a = __atomic_load_n(&lt.sh[hp_shard_of(p)].cur, __ATOMIC_ACQUIRE);
+	return a ? &a->s[home(a, (uintptr_t)p)] : NULL;
 }
 
 int hp_livetab_probe(const void *p)
 {
-	return __atomic_load_n(&home_slot(p)->key, __ATOMIC_RELAXED) != 0;
+	struct liveslot *sl = home_slot(p);
+	return sl && __atomic_load_n(&sl->key, __ATOMIC_RELAXED) != 0;
 }
 
 void hp_livetab_prefetch(const void *p)
 {
-	__builtin_prefetch(home_slot(p), 1);
+	struct liveslot *sl = home_slot(p);
+	if (sl)
+		__builtin_prefetch(sl, 1);
 }
 
 /* Returns 1 when k is new, 0 when it was there (its bucket replaced). */
@@ -144,9 +159,9 @@ static int put(struct livearr *a, uintptr_t k, uint32_t v)
 	return fresh;
 }
 
-static int grow(void)
+static int grow(struct ltshard *t)
 {
-	struct livearr *old = lt.cur;
+	struct livearr *old = t->cur;
 	unsigned shift = old->shift - 1;
 	uint64_t n = (uint64_t)1 << (64 - shift);
 	struct livearr *a = hp_ialloc(sizeof *a + n * sizeof a->s[0]);
@@ -156,20 +171,26 @@ static int grow(void)
 	for (uint64_t i = 0, on = nslots(old); i < on; i++)
 		if (old->s[i].key > BUSY)
 			put(a, old->s[i].key, old->s[i].val);
-	__atomic_store_n(&lt.cur, a, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->cur, a, __ATOMIC_RELEASE);
 	return 0;
 }
 
 int hp_livetab_insert_locked(const void *p, uint32_t bucket)
 {
-	struct livearr *a = lt.cur;
-	if ((lt.count + 1) * 4 > nslots(a) * 3) {
-		if (grow() != 0)
+	unsigned sh = hp_shard_of(p);
+	struct ltshard *t = &lt.sh[sh];
+	struct livearr *a = t->cur;
+	if (HP_UNLIKELY(!a)) {
+		gen0[sh].hdr.shift = 64 - GEN0_BITS;
+		__atomic_store_n(&t->cur, a = &gen0[sh].hdr, __ATOMIC_RELEASE);
+	}
+	if ((t->count + 1) * 4 > nslots(a) * 3) {
+		if (grow(t) != 0)
 			return -1;
-		a = lt.cur;
+		a = t->cur;
 	}
 	if (put(a, (uintptr_t)p, bucket)) {     /* not a re-registration of a live key */
-		lt.count++;
+		__atomic_store_n(&t->count, t->count + 1, __ATOMIC_RELAXED);
 		pagefilt_add(p);
 	}
 	return 0;
@@ -177,7 +198,10 @@ int hp_livetab_insert_locked(const void *p, uint32_t bucket)
 
 uint32_t hp_livetab_remove_locked(const void *p)
 {
-	struct livearr *a = lt.cur;
+	struct ltshard *t = &lt.sh[hp_shard_of(p)];
+	struct livearr *a = t->cur;
+	if (!a)
+		return 0;
 	uint64_t mask = nslots(a) - 1;
 	uintptr_t k = (uintptr_t)p;
 	uint64_t i = home(a, k);
@@ -204,12 +228,15 @@ uint32_t hp_livetab_remove_locked(const void *p)
 		}
 	}
 	__atomic_store_n(&a->s[i].key, 0, __ATOMIC_RELEASE);
-	lt.count--;
+	__atomic_store_n(&t->count, t->count - 1, __ATOMIC_RELAXED);
 	pagefilt_sub(p);
 	return v;
 }
 
 uint64_t hp_livetab_count(void)
 {
-	return lt.count;
+	uint64_t n = 0;
+	for (unsigned i = 0; i < HP_NSHARDS; i++)
+		n += __atomic_load_n(&lt.sh[i].count, __ATOMIC_RELAXED);
+	return n;
 }

@@ -7,7 +7,9 @@
  * 1/(1-exp(-size/R)) applies to the whole bucket (sampling.md section 6).
  *
  * Stacks and buckets are never freed: live-table entries and dumps refer to
- * them by id/pointer without holding the lock.  When the table holds
+ * them by id/pointer without holding the lock.  A bucket's counters are
+ * kept apart from it, a set per shard (hp.h), so that a sample writes only
+ * its own shard's lines.  When the table holds
  * HEAPPROF_MAX_STACKS stacks, new stacks are charged to one overflow stack
  * whose single frame is hp_stacktab_overflow_frame, so the loss shows in
  * every profile under that name.  Changes are made under hp_g.lock;
@@ -44,10 +46,11 @@ struct stack_gen {
 	struct stack_slot s[];
 };
 
-/* Buckets live in chunks of 256 (8 KiB), so an id finds its bucket with
+/* Buckets live in chunks of 256 (4 KiB), so an id finds its bucket with
  * one load from a small, hot table instead of from a pointer per bucket
  * (a cache miss of its own on every sample and every sampled free, perf
- * on churn at rate 1).  Id 0 is never used. */
+ * on churn at rate 1).  Each shard's counters are chunked the same way.
+ * Id 0 is never used. */
 #define CHUNK_BITS 8
 #define CHUNK_MASK ((1u << CHUNK_BITS) - 1)
 
@@ -67,8 +70,12 @@ struct bucket_gen {
 static struct {
 	struct stack_gen *sindex;       /* at most half full; read with __atomic */
 	struct bucket_gen *index;       /* at most half full; read with __atomic */
-	struct hp_bucket **chunks;      /* id -> chunks[id >> CHUNK_BITS][id & CHUNK_MASK] */
+	struct hp_bucket **chunks;      /* id -> chunks[id >> CHUNK_BITS][id & CHUNK_MASK]; read with __atomic */
 	uint32_t nbuckets, nchunks, chunks_cap;
+	/* shard -> chunk -> counts, NULL until the shard counts there; each
+	 * shard's under its own lock */
+	struct hp_count **counts[HP_NSHARDS];
+	uint32_t counts_cap[HP_NSHARDS];
 	uint32_t nstacks;
 	struct hp_stack *overflow;
 } st;
@@ -257,7 +264,10 @@ static int index_reserve(void)
 	return 0;
 }
 
-/* One more chunk of buckets (zeroed), growing the chunk table by doubling. */
+/* One more chunk of buckets (zeroed), growing the chunk table by doubling.
+ * An outgrown table stays mapped: a sampled free reads its bucket's size
+ * (HEAPPROF_PEAK) without hp_g.lock.  Together they are smaller than the
+ * current one. */
 static int chunk_add(void)
 {
 	if (st.nchunks == st.chunks_cap) {
@@ -265,11 +275,9 @@ static int chunk_add(void)
 		struct hp_bucket **nc = hp_ialloc((size_t)ncap * sizeof *nc);
 		if (!nc)
 			return -1;
-		if (st.chunks) {
+		if (st.chunks)
 			memcpy(nc, st.chunks, (size_t)st.chunks_cap * sizeof *nc);
-			hp_ifree(st.chunks, (size_t)st.chunks_cap * sizeof *nc);
-		}
-		st.chunks = nc;
+		__atomic_store_n(&st.chunks, nc, __ATOMIC_RELEASE);
 		st.chunks_cap = ncap;
 	}
 	struct hp_bucket *c = hp_ialloc(sizeof *c << CHUNK_BITS);
@@ -320,7 +328,35 @@ uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t
 
 struct hp_bucket *hp_stacktab_get(uint32_t id)
 {
-	return &st.chunks[id >> CHUNK_BITS][id & CHUNK_MASK];
+	return &__atomic_load_n(&st.chunks, __ATOMIC_ACQUIRE)[id >> CHUNK_BITS][id & CHUNK_MASK];
+}
+
+struct hp_count *hp_stacktab_count_locked(unsigned sh, uint32_t id)
+{
+	uint32_t c = id >> CHUNK_BITS;
+	if (HP_UNLIKELY(c >= st.counts_cap[sh])) {
+		uint32_t ncap = st.counts_cap[sh] ? st.counts_cap[sh] * 2 : 64;
+		while (ncap <= c)
+			ncap *= 2;
+		struct hp_count **nc = hp_ialloc((size_t)ncap * sizeof *nc);
+		if (!nc)
+			return NULL;
+		if (st.counts[sh]) {
+			memcpy(nc, st.counts[sh], (size_t)st.counts_cap[sh] * sizeof *nc);
+			hp_ifree(st.counts[sh], (size_t)st.counts_cap[sh] * sizeof *nc);
+		}
+		st.counts[sh] = nc;
+		st.counts_cap[sh] = ncap;
+	}
+	if (HP_UNLIKELY(!st.counts[sh][c]) && !(st.counts[sh][c] = hp_ialloc(sizeof(struct hp_count) << CHUNK_BITS)))
+		return NULL;
+	return &st.counts[sh][c][id & CHUNK_MASK];
+}
+
+const struct hp_count *hp_stacktab_count_peek_locked(unsigned sh, uint32_t id)
+{
+	uint32_t c = id >> CHUNK_BITS;
+	return c < st.counts_cap[sh] && st.counts[sh][c] ? &st.counts[sh][c][id & CHUNK_MASK] : NULL;
 }
 
 uint32_t hp_stacktab_nbuckets(void)

@@ -309,7 +309,7 @@ static void stats_read(struct heapprof_stats *st)
 	st->free_bytes = __atomic_load_n(&tr.free_bytes, __ATOMIC_RELAXED);
 	st->inuse_bytes = st->alloc_bytes > st->free_bytes ? st->alloc_bytes - st->free_bytes : 0;
 	st->peak_inuse_bytes = __atomic_load_n(&tr.peak, __ATOMIC_RELAXED);
-	st->samples = __atomic_load_n(&hp_g.samples, __ATOMIC_RELAXED);
+	st->samples = hp_samples();
 	st->samples_dropped = __atomic_load_n(&hp_g.dropped, __ATOMIC_RELAXED);
 	st->profiler_bytes = hp_ialloc_bytes();
 	st->rate = hp_cfg.rate;

@@ -1,8 +1,9 @@
 /*
  * test_livetab.c - the live-block table: exact membership, no false
  * negatives from the lock-free checks while other threads insert, delete
- * and grow the table, the free fast path's page filter, and 10 million
- * live blocks.
+ * and grow the table, the free fast path's page filter, the shards (one
+ * table per 64 MiB-region class, each written under its own lock), and 10
+ * million live blocks.
  * Links: livetab.o ialloc.o
  * Also built with ThreadSanitizer and AddressSanitizer (test_livetab_*san.c).
  */
@@ -85,6 +86,100 @@ static void test_sequential(void)
 	CHECK(hp_livetab_count() == 0, "the table empties");
 }
 
+/* Blocks 64 MiB apart are in different shards, each with its own table,
+ * and blocks 4 GiB apart, which share a page-filter entry, in the same one:
+ * that is what lets the filter's writers be serialized by the shard lock. */
+static void test_shards(void)
+{
+	const char *q = (const char *)(uintptr_t)0x7d0000000000ull;
+	unsigned seen = 0;
+	for (unsigned i = 0; i < HP_NSHARDS; i++) {
+		seen |= 1u << hp_shard_of(q + ((size_t)i << 26));
+		hp_livetab_insert_locked(q + ((size_t)i << 26), 100 + i);
+	}
+	CHECK(seen == (1u << HP_NSHARDS) - 1, "%u regions of 64 MiB fall in %u different shards", HP_NSHARDS, HP_NSHARDS);
+	CHECK(hp_livetab_count() == HP_NSHARDS, "the count sums the shards (%llu)", (unsigned long long)hp_livetab_count());
+	int same = 1, found = 1;
+	uint64_t rng = 7;
+	for (int i = 0; i < 100000; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uintptr_t a = (uintptr_t)(rng >> 16) & ~(uintptr_t)15;
+		same &= hp_shard_of((const void *)a) == hp_shard_of((const void *)(a + ((uintptr_t)(rng & 0xff) << 32)));
+	}
+	CHECK(same, "addresses that fold onto one page-filter entry (4 GiB apart) share a shard");
+	for (unsigned i = 0; i < HP_NSHARDS; i++)
+		found &= hp_livetab_probe(q + ((size_t)i << 26)) && !hp_livetab_probe(q + ((size_t)i << 26) + 16);
+	CHECK(found, "each shard's table finds its own block, and not its neighbour");
+	for (unsigned i = HP_NSHARDS; i-- > 0;)
+		found &= hp_livetab_remove_locked(q + ((size_t)i << 26)) == 100 + i;
+	CHECK(found && hp_livetab_count() == 0, "each comes out of its own shard with its bucket");
+}
+
+/* Two writers, each churning blocks of its own shard under that shard's
+ * lock only, while readers check their blocks in both: what tables and
+ * filter entries two shards share must be nothing a writer changes. */
+enum { SHARD_OPS = 300000, SHARD_KEYS = 20000, SHARD_FIXED = 100 };
+static pthread_mutex_t shard_lock[2] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER };
+static uint8_t shard_live[2][SHARD_KEYS];
+static long shard_wrong;
+
+static const void *shard_ptr(int w, uint64_t i)
+{
+	return (const void *)(uintptr_t)(0x7c0000000000ull + ((uint64_t)w << 26) + i * 48);
+}
+
+/* Writer w churns its keys SHARD_FIXED.. and checks that the other
+ * writer's fixed keys, live throughout, are always seen. */
+static void *shard_writer(void *arg)
+{
+	int w = (int)(uintptr_t)arg;
+	uint64_t rng = 11 + (uint64_t)w;
+	long wrong = 0;
+	for (int op = 0; op < SHARD_OPS; op++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t k = SHARD_FIXED + (rng >> 33) % (SHARD_KEYS - SHARD_FIXED);
+		pthread_mutex_lock(&shard_lock[w]);
+		if (shard_live[w][k])
+			wrong += hp_livetab_remove_locked(shard_ptr(w, k)) != (uint32_t)(w + 1);
+		else
+			wrong += hp_livetab_insert_locked(shard_ptr(w, k), (uint32_t)(w + 1)) != 0;
+		pthread_mutex_unlock(&shard_lock[w]);
+		shard_live[w][k] ^= 1;
+		if (op % 64 == 0)
+			for (uint64_t j = 0; j < SHARD_FIXED; j++)
+				wrong += !hp_livetab_maybe(shard_ptr(!w, j)) + !hp_livetab_probe(shard_ptr(!w, j));
+	}
+	__atomic_fetch_add(&shard_wrong, wrong, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_shards_concurrent(void)
+{
+	CHECK(hp_shard_of(shard_ptr(0, 0)) != hp_shard_of(shard_ptr(1, 0)), "the two writers' blocks are in two shards");
+	for (int w = 0; w < 2; w++)
+		for (uint64_t k = 0; k < SHARD_FIXED; k++) {
+			hp_livetab_insert_locked(shard_ptr(w, k), (uint32_t)(w + 1));
+			shard_live[w][k] = 1;
+		}
+	pthread_t th[2];
+	for (uintptr_t w = 0; w < 2; w++)
+		pthread_create(&th[w], NULL, shard_writer, (void *)w);
+	for (int w = 0; w < 2; w++)
+		pthread_join(th[w], NULL);
+	CHECK(shard_wrong == 0, "two shards changed at once, each under its own lock: right buckets, no block missed (%ld wrong)",
+	      shard_wrong);
+	uint64_t live = 0;
+	for (int w = 0; w < 2; w++)
+		for (uint64_t k = 0; k < SHARD_KEYS; k++)
+			live += shard_live[w][k];
+	CHECK(hp_livetab_count() == live, "the count sums both shards (%llu, truth %llu)",
+	      (unsigned long long)hp_livetab_count(), (unsigned long long)live);
+	for (int w = 0; w < 2; w++)
+		for (uint64_t k = 0; k < SHARD_KEYS; k++)
+			if (shard_live[w][k])
+				hp_livetab_remove_locked(shard_ptr(w, k));
+}
+
 /* Readers own live keys and check them without the lock while a writer
  * churns other keys (shifting clusters, growing the table). */
 enum { READERS = 3, OWN = 2000 };
@@ -159,6 +254,8 @@ static void test_big(void)
 int main(void)
 {
 	test_pagefilt();
+	test_shards();
+	test_shards_concurrent();
 	test_sequential();
 	test_concurrent();
 	test_big();
