@@ -235,6 +235,11 @@ void hp_cfi_stats(unsigned long out[4]);     /* rules found: empty, step, end, u
 /* ---- ialloc.c: the profiler's own memory, from mmap, never from malloc ---- */
 void *hp_ialloc(size_t size);               /* zeroed; NULL on failure */
 void hp_ifree(void *p, size_t size);
+/* Gives the pages lying wholly inside [p + keep, p + size) of a block back
+ * to the kernel; they read as zeros from then on.  For a table generation
+ * that lock-free readers may still be in, when a zero slot only sends them
+ * to the locked path.  The block stays allocated. */
+void hp_ialloc_drop(void *p, size_t size, size_t keep);
 uint64_t hp_ialloc_bytes(void);             /* bytes the profiler holds */
 void hp_ialloc_atfork_prepare(void);
 void hp_ialloc_atfork_parent(void);

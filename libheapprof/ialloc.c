@@ -94,6 +94,14 @@ void hp_ifree(void *p, size_t n)
 	pthread_mutex_unlock(&ia.lock);
 }
 
+void hp_ialloc_drop(void *p, size_t n, size_t keep)
+{
+	uintptr_t lo = ((uintptr_t)p + keep + 4095) & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+	if (lo < hi)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 uint64_t hp_ialloc_bytes(void)
 {
 	return __atomic_load_n(&ia.mapped, __ATOMIC_RELAXED);

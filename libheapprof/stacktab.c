@@ -38,9 +38,11 @@ struct stack_slot {
 
 /* One generation of an index, published with one pointer store so that a
  * reader without the lock always sees bits and slots that belong
- * together.  A grown index leaves the old generation mapped and frozen
- * (readers may still be in it); the old ones add up to less than the
- * current one. */
+ * together.  A grown index leaves the old generation mapped (readers may
+ * still be in it), but gives its slot pages back (hp_ialloc_drop): a
+ * reader there finds an empty slot, a miss, and takes the lock, where
+ * it finds the entry in the current generation.  The header stays, so
+ * bits always matches the slots' size. */
 struct stack_gen {
 	unsigned bits;
 	struct stack_slot s[];
@@ -184,6 +186,8 @@ static int sindex_reserve(void)
 		slot_fill(&g->s[j], old->s[i].hash, old->s[i].s);
 	}
 	__atomic_store_n(&st.sindex, g, __ATOMIC_RELEASE);
+	if (old)
+		hp_ialloc_drop(old, sizeof *old + (sizeof old->s[0] << old->bits), sizeof *old);
 	return 0;
 }
 
@@ -251,7 +255,7 @@ static int index_reserve(void)
 	struct bucket_gen *old = st.index;
 	if (old && (uint64_t)(st.nbuckets + 1) * 2 <= ((uint64_t)1 << old->bits))
 		return 0;
-	unsigned bits = old ? old->bits + 1 : 12;
+	unsigned bits = old ? old->bits + 1 : 8;
 	struct bucket_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << bits));
 	if (!g)
 		return -1;
@@ -261,6 +265,8 @@ static int index_reserve(void)
 		bslot_fill(index_find(g, b->stack->id, b->size, &seen), b->stack->id, b->size, id);
 	}
 	__atomic_store_n(&st.index, g, __ATOMIC_RELEASE);
+	if (old)
+		hp_ialloc_drop(old, sizeof *old + (sizeof old->s[0] << old->bits), sizeof *old);
 	return 0;
 }
 

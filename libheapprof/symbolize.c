@@ -597,7 +597,7 @@ static int sym_addr_cmp(const void *a, const void *b)
 
 /* ---- ELF symbol tables read with pread ---- */
 
-#define SYM_CHUNK (64u << 10)   /* bytes of symbol table read at a time */
+#define SYM_CHUNK (16u << 10)   /* bytes of symbol table read at a time */
 
 /* The GNU build ID among e's note sections or segments: its length (the
  * bytes at *id, inside e's data), or 0. */
