@@ -165,6 +165,16 @@ static void slot_fill(struct stack_slot *sl, uint64_t hash, struct hp_stack *sk)
 	__atomic_store_n(&sl->s, sk, __ATOMIC_RELEASE);
 }
 
+/* An outgrown generation of hdr + slots bytes: its slot pages go back
+ * (see stack_gen).  Not below 64 KiB, where the saving is small and the
+ * madvise's TLB shootdown, which interrupts every CPU the program runs
+ * on, is not. */
+static void gen_retire(void *g, size_t hdr, size_t slots)
+{
+	if (slots >= (64u << 10))
+		hp_ialloc_drop(g, hdr + slots, hdr);
+}
+
 /* Makes room for one more stack: the index doubles at half full. */
 static int sindex_reserve(void)
 {
@@ -187,7 +197,7 @@ static int sindex_reserve(void)
 	}
 	__atomic_store_n(&st.sindex, g, __ATOMIC_RELEASE);
 	if (old)
-		hp_ialloc_drop(old, sizeof *old + (sizeof old->s[0] << old->bits), sizeof *old);
+		gen_retire(old, sizeof *old, sizeof old->s[0] << old->bits);
 	return 0;
 }
 
@@ -266,7 +276,7 @@ static int index_reserve(void)
 	}
 	__atomic_store_n(&st.index, g, __ATOMIC_RELEASE);
 	if (old)
-		hp_ialloc_drop(old, sizeof *old + (sizeof old->s[0] << old->bits), sizeof *old);
+		gen_retire(old, sizeof *old, sizeof old->s[0] << old->bits);
 	return 0;
 }
 
