@@ -41,7 +41,8 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 		return -1;
 	for (unsigned sh = 0; sh < HP_NSHARDS; sh++) {
 		hp_lock(&hp_shards[sh].lock);
-		for (uint32_t id = 1; id <= n; id++) {
+		uint32_t below = hp_stacktab_count_ids_locked(sh);
+		for (uint32_t id = 1; id <= n && id < below; id++) {
 			const struct hp_count *c = hp_stacktab_count_peek_locked(sh, id);
 			if (c) {
 				s[id - 1].allocs += c->allocs;

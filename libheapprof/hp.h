@@ -82,11 +82,12 @@ int hp_config_signal(const char *s);   /* "USR2", "SIGUSR2", "12" -> number, -1 
 void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
 
-/* ---- core.c: per-thread state, the global lock, init, fork, exit ---- */
+/* ---- core.c: per-thread state, the locks, init, fork, exit ---- */
 
-/* The lock of the sample tables (hp_g.lock), taken on every sample and on
- * every free of a sampled block, and held for well under a microsecond
- * (the dump's copy of the counters is the longest hold).  A test-and-set
+/* The lock of the sample tables: hp_g.lock (new stacks and buckets) and
+ * one per shard (taken on every sample and on every free of a sampled
+ * block of its addresses), each held for well under a microsecond (the
+ * dump's copy of a shard's counters is the longest hold).  A test-and-set
  * lock whose release is a plain store: one atomic instruction a lock pair,
  * where pthread_mutex_t needs two.  A waiter spins a little, then sleeps
  * (hp_lock_wait), so a preempted holder, or a lower-priority one under
@@ -134,14 +135,18 @@ extern struct hp_global hp_g;
  * whose heaps lie apart write apart.  glibc gives each thread an arena of
  * 64 MiB heaps aligned to 64 MiB, hence bits 26 and up: with one lock and
  * one set of counters, two threads sampling the same stacks passed those
- * cache lines between cores on every sample (the 2-thread loop at the
- * default rate: 1.096x plain, 1.055x without the counter increments).
+ * cache lines between cores on every sample (session 6, the 2-thread loop
+ * at the default rate: 1.096x plain, 1.055x in a build that skipped the
+ * counter increments).
  * The bits are below 4 GiB, so the blocks that fold onto one page-filter
  * entry (hp.h, livetab.c) always belong to one shard and one lock.
  * Lock order: hp_g.lock, then shards in index order (fork only), then
  * ialloc's; a sample never holds hp_g.lock and a shard lock together. */
 #define HP_SHARD_BITS 4
 #define HP_NSHARDS (1u << HP_SHARD_BITS)
+#define HP_PAGEFILT_BITS 20     /* the page filter's index: address bits 12..31 */
+_Static_assert(26 + HP_SHARD_BITS <= 12 + HP_PAGEFILT_BITS,
+	       "the shard bits must lie inside the page filter's index bits");
 struct hp_shard {
 	hp_lock_t lock;         /* this shard's live table and counters */
 	uint64_t samples;       /* samples recorded here (written under lock, read relaxed) */
@@ -245,7 +250,7 @@ void hp_ialloc_atfork_prepare(void);
 void hp_ialloc_atfork_parent(void);
 void hp_ialloc_atfork_child(void);
 
-/* ---- stacktab.c: interned stacks and (stack, size) buckets, under hp_g.lock ---- */
+/* ---- stacktab.c: interned stacks and (stack, size) buckets (new ones under hp_g.lock) ---- */
 struct hp_stack {
 	uint32_t id;
 	uint32_t depth;
@@ -281,6 +286,8 @@ struct hp_bucket *hp_stacktab_get(uint32_t id);
 struct hp_count *hp_stacktab_count_locked(unsigned sh, uint32_t id);
 /* The same for reading: NULL when the shard never counted id. */
 const struct hp_count *hp_stacktab_count_peek_locked(unsigned sh, uint32_t id);
+/* Ids below this have counters in shard sh, if any do (0: none). */
+uint32_t hp_stacktab_count_ids_locked(unsigned sh);
 uint32_t hp_stacktab_nbuckets(void);        /* ids run 1..n */
 uint32_t hp_stacktab_nstacks(void);
 /* The pseudo frame the overflow bucket points at. */
@@ -288,7 +295,7 @@ void hp_stacktab_overflow_frame(void);
 
 /* ---- livetab.c: sampled blocks that are still live, a table per shard ---- */
 /* Fast, lock-free: 0 means p was certainly not sampled.  A non-zero answer
- * may be a false positive; the caller confirms under the lock. */
+ * may be a false positive; the caller confirms under p's shard lock. */
 static inline int hp_livetab_maybe(const void *p);
 /* Lock-free probe of the table itself, a finer filter than
  * hp_livetab_maybe: 0 means certainly not sampled. */
@@ -311,7 +318,6 @@ uint64_t hp_livetab_count(void);                            /* live keys, all sh
  * variable so that the whole struct is .bss (no 1 MiB in the file) and so
  * that tracing can send every free to the slow path: mask 0 and entry 0
  * held non-zero.  See livetab.c for why a reader never misses a block. */
-#define HP_PAGEFILT_BITS 20
 struct hp_pagefilt {
 	uint32_t mask;                          /* 2^20 - 1 from the first sample; 0 while tracing */
 	uint8_t count[1u << HP_PAGEFILT_BITS];  /* 1 MiB of .bss, touched where written */

@@ -24,8 +24,8 @@
  * oldest one that has not finished sending its request.
  *
  * The thread is detached and never waited for: at exit an atexit hook only
- * raises a flag so no new profile is started; the dump code takes hp_g.lock
- * just to copy counters, so an in-progress response cannot hold up the exit
+ * raises a flag so no new profile is started; the dump code takes the table
+ * locks just to copy counters, so an in-progress response cannot hold up the exit
  * hook.  A forked child has no server thread and does not serve: it closes
  * its copy of the listening socket (connection sockets are half-closed by
  * the parent with shutdown(2), so a copy left in the child delays nothing).

@@ -1,7 +1,7 @@
 /*
  * ialloc.c - the profiler's private memory.
  *
- * Tables touched under hp_g.lock on the malloc path must not call malloc:
+ * Tables touched under the profiler's locks on the malloc path must not call malloc:
  * that would recurse into us, and it would put the profiler's memory into
  * the heap it measures.  This is a small size-class allocator on mmap.
  * Callers pass the size back on free (uthash does), so blocks carry no
@@ -98,8 +98,8 @@ void hp_ialloc_drop(void *p, size_t n, size_t keep)
 {
 	uintptr_t lo = ((uintptr_t)p + keep + 4095) & ~(uintptr_t)4095;
 	uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-	if (lo < hi)
-		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	if (lo < hi && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
+		__atomic_fetch_sub(&ia.mapped, hi - lo, __ATOMIC_RELAXED);   /* held no more */
 }
 
 uint64_t hp_ialloc_bytes(void)

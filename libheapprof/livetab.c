@@ -52,8 +52,9 @@ struct liveslot {
 
 /* One generation of the table.  Readers load the pointer once, so slots
  * and shift always belong together.  Nothing here is written per insert
- * or remove (the count lives in lt), so that the line with shift, which
- * every lock-free probe reads, is not passed between cores by writers. */
+ * or remove (the count lives in its ltshard), so that the line with shift,
+ * which every lock-free probe reads, is not passed between cores by
+ * writers. */
 struct livearr {
 	unsigned shift;           /* slot = hash >> shift; 2^(64-shift) slots */
 	struct liveslot s[];
@@ -74,11 +75,12 @@ static struct {
  * the first insert widens it before it counts its block. */
 struct hp_pagefilt hp_pagefilt;
 
-/* One shard's table, on a line of its own: its writers and most of its
- * probes are the threads whose arena maps to the shard. */
+/* One shard's table.  The count has a line of its own, apart from cur,
+ * which every probe reads: a thread that frees what another allocated
+ * probes here, and should not take the line the writers keep changing. */
 struct ltshard {
 	struct livearr *cur;            /* the current generation; NULL before the first insert */
-	uint64_t count;                 /* live keys; written under the shard's lock */
+	_Alignas(64) uint64_t count;    /* live keys; written under the shard's lock */
 } __attribute__((aligned(64)));
 
 static struct {
@@ -94,7 +96,7 @@ static inline uint8_t *pagefilt_entry(const void *p)
 /* Under the lock, before the block reaches the program. */
 static void pagefilt_add(const void *p)
 {
-	if (HP_UNLIKELY(!hp_pagefilt.mask) && !lt.filter_all)
+	if (HP_UNLIKELY(!__atomic_load_n(&hp_pagefilt.mask, __ATOMIC_RELAXED)) && !lt.filter_all)
 		__atomic_store_n(&hp_pagefilt.mask, (1u << HP_PAGEFILT_BITS) - 1, __ATOMIC_RELAXED);
 	uint8_t *e = pagefilt_entry(p);
 	if (*e != UINT8_MAX)

@@ -56,10 +56,14 @@ struct stack_gen {
 #define CHUNK_BITS 8
 #define CHUNK_MASK ((1u << CHUNK_BITS) - 1)
 
-/* One slot of the bucket index; id 0 = empty.  Filled once: size and
- * stack_id are written before id is published. */
+/* One slot of the bucket index; id 0 = empty.  Filled once: nsize and
+ * stack_id are written before id is published.  The size is kept
+ * inverted because a lock-free reader may see a slot page given back
+ * (stack_gen) between its loads: a zeroed field must never match, and
+ * stack ids start at 1 while no sampled size is 2^64 - 1 (malloc(0) is
+ * sampled at rate 1, so a plain 0 could). */
 struct bucket_slot {
-	uint64_t size;
+	uint64_t nsize;         /* ~size */
 	uint32_t stack_id;
 	uint32_t id;
 };
@@ -247,7 +251,7 @@ static struct bucket_slot *index_find(struct bucket_gen *g, uint32_t stack_id, u
 	for (uint64_t i = bucket_hash(stack_id, size) >> (64 - g->bits);; i = (i + 1) & mask) {
 		struct bucket_slot *sl = &g->s[i];
 		*id = __atomic_load_n(&sl->id, __ATOMIC_ACQUIRE);
-		if (!*id || (sl->stack_id == stack_id && sl->size == size))
+		if (!*id || (sl->stack_id == stack_id && sl->nsize == ~size))
 			return sl;
 	}
 }
@@ -255,7 +259,7 @@ static struct bucket_slot *index_find(struct bucket_gen *g, uint32_t stack_id, u
 static void bslot_fill(struct bucket_slot *sl, uint32_t stack_id, uint64_t size, uint32_t id)
 {
 	sl->stack_id = stack_id;
-	sl->size = size;
+	sl->nsize = ~size;
 	__atomic_store_n(&sl->id, id, __ATOMIC_RELEASE);
 }
 
@@ -367,6 +371,12 @@ struct hp_count *hp_stacktab_count_locked(unsigned sh, uint32_t id)
 	if (HP_UNLIKELY(!st.counts[sh][c]) && !(st.counts[sh][c] = hp_ialloc(sizeof(struct hp_count) << CHUNK_BITS)))
 		return NULL;
 	return &st.counts[sh][c][id & CHUNK_MASK];
+}
+
+uint32_t hp_stacktab_count_ids_locked(unsigned sh)
+{
+	uint64_t n = (uint64_t)st.counts_cap[sh] << CHUNK_BITS;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 const struct hp_count *hp_stacktab_count_peek_locked(unsigned sh, uint32_t id)

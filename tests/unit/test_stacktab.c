@@ -90,7 +90,10 @@ static void test_lockfree_lookup(void)
 		bad_seen += seen_id[i] && seen_id[i] != bucket(s, 3, 8);
 	}
 	CHECK(!wrong, "lock-free lookups of existing buckets never gave a wrong id while %d stacks were added", ADDED);
-	CHECK(missed_known * 10000 <= lookups, "and missed one only while a growth passed it (%ld of %ld lookups)",
+	/* A lookup misses only if a growth gives its generation back while it
+	 * is in it: at most one per reader per generation, and the writer
+	 * grows the two indexes fewer than 10 times here. */
+	CHECK(missed_known <= 2 * 10, "and missed one only while a growth passed it (%ld of %ld lookups)",
 	      missed_known, lookups);
 	long missed_after = 0;
 	for (uintptr_t i = 0; i < KNOWN; i++) {
