@@ -269,7 +269,7 @@ static int index_reserve(void)
 	struct bucket_gen *old = st.index;
 	if (old && (uint64_t)(st.nbuckets + 1) * 2 <= ((uint64_t)1 << old->bits))
 		return 0;
-	unsigned bits = old ? old->bits + 1 : 8;
+	unsigned bits = old ? old->bits + 1 : 12;
 	struct bucket_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << bits));
 	if (!g)
 		return -1;
