@@ -163,18 +163,25 @@ void hp_pb_end(struct hp_buf *b, size_t mark)
 /* gzip (RFC 1952) of in[0..n) appended to out, at zlib's fastest level
  * (as Go's writer: profiles are large and written at exit).  Returns 0,
  * or -1 with out->err set when memory ran out (out keeps its old length).
- * zlib allocates its ~160 KiB of state with malloc. */
+ * zlib allocates its state (32 or 160 KiB, below) with malloc. */
 int hp_gzip(const uint8_t *in, size_t n, struct hp_buf *out)
 {
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	if (out->err)
 		return -1;
-	/* An 8 KiB window (windowBits 13) instead of 32 KiB: zlib's state is
-	 * 160 KiB instead of 256, and the files grow by 0-2 % (a 100k-stack
-	 * profile 0.0 %, cc1 at rate 1 1.9 %).  memLevel stays 8: at 7 the
-	 * 100k-stack profile came out 52 % larger. */
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 13 + 16, 8,
+	/* zlib's state, sized to the input, since it is part of what a dump
+	 * adds to the program's peak memory.  Its bytes are 2^(windowBits+2)
+	 * + 2^(memLevel+9):
+	 *  - from 1 MiB, windowBits 13 and memLevel 8, 160 KiB: an 8 KiB
+	 *    window instead of 32 KiB grows files by 0-2 % (a 100k-stack
+	 *    profile 0.0 %, cc1 at rate 1 1.9 %), but memLevel 7 grew the
+	 *    100k-stack profile by 19 %;
+	 *  - below, windowBits 12 and memLevel 5, 32 KiB: the loop
+	 *    benchmark's 57 KB profile comes out 3.5 % larger (20.9 -> 21.6
+	 *    KB), for 128 KiB less at the dump's peak. */
+	int small = n < (1u << 20);
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, (small ? 12 : 13) + 16, small ? 5 : 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK) {
 		out->err = 1;
 		return -1;
