@@ -93,7 +93,7 @@ static inline uint8_t *pagefilt_entry(const void *p)
 	return &hp_pagefilt.count[((uintptr_t)p >> 12) & ((1u << HP_PAGEFILT_BITS) - 1)];
 }
 
-/* Under the lock, before the block reaches the program. */
+/* Under the block's shard lock, before the block reaches the program. */
 static void pagefilt_add(const void *p)
 {
 	if (HP_UNLIKELY(!__atomic_load_n(&hp_pagefilt.mask, __ATOMIC_RELAXED)) && !lt.filter_all)
