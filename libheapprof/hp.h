@@ -142,10 +142,11 @@ extern struct hp_global hp_g;
  * entry (hp.h, livetab.c) always belong to one shard and one lock.
  * Lock order: hp_g.lock, then shards in index order (fork only), then
  * ialloc's; a sample never holds hp_g.lock and a shard lock together. */
+#define HP_SHARD_SHIFT 26       /* glibc's heaps are 64 MiB-aligned */
 #define HP_SHARD_BITS 4
 #define HP_NSHARDS (1u << HP_SHARD_BITS)
 #define HP_PAGEFILT_BITS 20     /* the page filter's index: address bits 12..31 */
-_Static_assert(26 + HP_SHARD_BITS <= 12 + HP_PAGEFILT_BITS,
+_Static_assert(HP_SHARD_SHIFT + HP_SHARD_BITS <= 12 + HP_PAGEFILT_BITS,
 	       "the shard bits must lie inside the page filter's index bits");
 struct hp_shard {
 	hp_lock_t lock;         /* this shard's live table and counters */
@@ -155,7 +156,7 @@ struct hp_shard {
 extern struct hp_shard hp_shards[HP_NSHARDS];
 static inline unsigned hp_shard_of(const void *p)
 {
-	return (unsigned)((uintptr_t)p >> 26) & (HP_NSHARDS - 1);
+	return (unsigned)((uintptr_t)p >> HP_SHARD_SHIFT) & (HP_NSHARDS - 1);
 }
 uint64_t hp_samples(void);      /* recorded samples, all shards */
 double hp_est_inuse(void);      /* HEAPPROF_PEAK: estimated in-use bytes, all shards (racy) */
@@ -243,7 +244,8 @@ void hp_ifree(void *p, size_t size);
 /* Gives the pages lying wholly inside [p + keep, p + size) of a block back
  * to the kernel; they read as zeros from then on.  For a table generation
  * that lock-free readers may still be in, when a zero slot only sends them
- * to the locked path.  The block stays allocated. */
+ * to the locked path.  The block stays allocated, and must never be
+ * hp_ifree'd: the pages given back are no longer counted as held. */
 void hp_ialloc_drop(void *p, size_t size, size_t keep);
 uint64_t hp_ialloc_bytes(void);             /* bytes the profiler holds */
 void hp_ialloc_atfork_prepare(void);
@@ -332,7 +334,7 @@ static inline int hp_livetab_maybe(const void *p)
 
 /* ---- dump.c: turning the tables into a profile file ---- */
 /* Writes a profile to path (a HEAPPROF_OUT-style pattern is NOT expanded
- * here).  Returns 0 or -errno.  Takes the lock only to copy counters. */
+ * here).  Returns 0 or -errno.  Takes the table locks only to copy counters. */
 int hp_dump_to_path(const char *path);
 int hp_dump_build(struct hp_buf *out, int alloc_default);   /* gzipped profile in memory */
 /* The same from copied counters taken at time `when` (CLOCK_REALTIME ns). */

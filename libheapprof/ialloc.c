@@ -4,8 +4,7 @@
  * Tables touched under the profiler's locks on the malloc path must not call malloc:
  * that would recurse into us, and it would put the profiler's memory into
  * the heap it measures.  This is a small size-class allocator on mmap.
- * Callers pass the size back on free (uthash does), so blocks carry no
- * header.  Requests above 64 KiB get their own mapping.
+ * Callers pass the size back on free, so blocks carry no header.  Requests above 64 KiB get their own mapping.
  */
 #include "hp.h"
 
@@ -19,7 +18,7 @@ static struct {
 	pthread_mutex_t lock;
 	void *free[NCLASS];     /* singly linked through the first word */
 	unsigned char *cur, *end;
-	uint64_t mapped;        /* bytes mapped, for heapprof_stats */
+	uint64_t mapped;        /* bytes mapped and not given back (hp_ialloc_drop), for heapprof_stats */
 } ia = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int size_class(size_t n)

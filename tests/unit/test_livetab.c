@@ -94,8 +94,8 @@ static void test_shards(void)
 	const char *q = (const char *)(uintptr_t)0x7d0000000000ull;
 	unsigned seen = 0;
 	for (unsigned i = 0; i < HP_NSHARDS; i++) {
-		seen |= 1u << hp_shard_of(q + ((size_t)i << 26));
-		hp_livetab_insert_locked(q + ((size_t)i << 26), 100 + i);
+		seen |= 1u << hp_shard_of(q + ((size_t)i << HP_SHARD_SHIFT));
+		hp_livetab_insert_locked(q + ((size_t)i << HP_SHARD_SHIFT), 100 + i);
 	}
 	CHECK(seen == (1u << HP_NSHARDS) - 1, "%u regions of 64 MiB fall in %u different shards", HP_NSHARDS, HP_NSHARDS);
 	CHECK(hp_livetab_count() == HP_NSHARDS, "the count sums the shards (%llu)", (unsigned long long)hp_livetab_count());
@@ -108,10 +108,10 @@ static void test_shards(void)
 	}
 	CHECK(same, "addresses that fold onto one page-filter entry (4 GiB apart) share a shard");
 	for (unsigned i = 0; i < HP_NSHARDS; i++)
-		found &= hp_livetab_probe(q + ((size_t)i << 26)) && !hp_livetab_probe(q + ((size_t)i << 26) + 16);
+		found &= hp_livetab_probe(q + ((size_t)i << HP_SHARD_SHIFT)) && !hp_livetab_probe(q + ((size_t)i << HP_SHARD_SHIFT) + 16);
 	CHECK(found, "each shard's table finds its own block, and not its neighbour");
 	for (unsigned i = HP_NSHARDS; i-- > 0;)
-		found &= hp_livetab_remove_locked(q + ((size_t)i << 26)) == 100 + i;
+		found &= hp_livetab_remove_locked(q + ((size_t)i << HP_SHARD_SHIFT)) == 100 + i;
 	CHECK(found && hp_livetab_count() == 0, "each comes out of its own shard with its bucket");
 }
 
@@ -125,7 +125,7 @@ static long shard_wrong;
 
 static const void *shard_ptr(int w, uint64_t i)
 {
-	return (const void *)(uintptr_t)(0x7c0000000000ull + ((uint64_t)w << 26) + i * 48);
+	return (const void *)(uintptr_t)(0x7c0000000000ull + ((uint64_t)w << HP_SHARD_SHIFT) + i * 48);
 }
 
 /* Writer w churns its keys SHARD_FIXED.. and checks that the other

@@ -8,6 +8,8 @@
  * Links: ialloc.o config.o
  */
 #include "check.h"
+
+#include <stdlib.h>
 #include "../../libheapprof/stacktab.c"
 
 struct hp_global hp_g = { .lock = HP_LOCK_INIT };
@@ -17,6 +19,8 @@ enum { BITS = 14, N = 6000 };   /* 16384 slots of 16 bytes: 256 KiB, so pages ar
 static struct bucket_gen *new_gen(void)
 {
 	struct bucket_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << BITS));
+	if (!g)
+		abort();        /* 256 KiB: the machine is out of memory */
 	g->bits = BITS;
 	return g;
 }
@@ -62,6 +66,8 @@ int main(void)
 	/* The stack index the same way: frames are compared against the stack
 	 * itself, which is never given back. */
 	struct stack_gen *sg = hp_ialloc(sizeof *sg + (sizeof sg->s[0] << BITS));
+	if (!sg)
+		abort();
 	sg->bits = BITS;
 	static struct hp_stack *sks[N];
 	on_header_page = 0;
