@@ -77,113 +77,15 @@ static inline uint32_t slot_of(uintptr_t pc)
 struct view {
 	intptr_t delta;
 	const uint8_t *lo, *hi;
+	/* Every SPARSE-th start address of the search table (datarel), kept
+	 * in our memory, so a lookup touches one page of the table, not the
+	 * dozen its first probes would fault in again after every emptying. */
+	const int32_t *sparse;
+	uint32_t nsparse;
 };
+#define SPARSE_SHIFT 8
 
-static const struct view prog_view = { 0, NULL, NULL };
-
-/* Views of our own, made at init for the modules then loaded whose tables
- * (.eh_frame_hdr to the end of its segment) are at least view_min bytes:
- * a private read-only mapping of the file, so giving its pages back
- * (MADV_DONTNEED) can never lose a byte, and a reader that races with that
- * faults the same bytes in again.  Modules loaded later, and all of them
- * once any module is unloaded (dlpi_subs moves), use the program's mapping.
- *
- * Measured on gcc's cc1 (2.7 MiB of tables, 685 rule lookups at the
- * default rate): peak RSS over glibc 3476 -> 2312 KiB with the pages given
- * back every 8 lookups (2524 every 16, 2776 every 32), CPU time level
- * (1.008x against 0.998x, 11 rounds).  Not at rate 1: lookups come 40
- * times as often (26 581), and refaulting made cc1 8.6 % slower there,
- * where the memory of the tables dominates anyway. */
-enum { NVIEW = 8, VIEW_DROP_EVERY = 8 };
-static size_t view_min = 256 << 10;     /* a variable for tests/unit/test_cfi_views.c */
-static struct {
-	struct {
-		uintptr_t hdr;          /* the program's .eh_frame_hdr */
-		struct view v;
-		void *map;
-		size_t maplen;
-	} m[NVIEW];
-	int n;
-	unsigned long long subs;        /* dlpi_subs when they were made */
-	unsigned lookups;               /* since their pages were last given back (atomic) */
-} vw;
-
-static int view_add(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	int *first = arg;
-	int is_main = *first;
-	*first = 0;
-	vw.subs = info->dlpi_subs;
-	const ElfW(Phdr) *eh = NULL, *seg = NULL;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
-			eh = &info->dlpi_phdr[i];
-	for (int i = 0; eh && i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD && eh->p_vaddr - ph->p_vaddr < ph->p_filesz)
-			seg = ph;
-	}
-	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
-	if (!seg || vw.n == NVIEW || !path || path[0] != '/')
-		return 0;               /* no tables, the vdso, or full */
-	size_t len = seg->p_vaddr + seg->p_filesz - eh->p_vaddr;
-	if (len < view_min)
-		return 0;
-	uint64_t off = seg->p_offset + (eh->p_vaddr - seg->p_vaddr), skip = off & 4095;
-	/* The raw system calls: open() is a cancellation point. */
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	void *map = mmap(NULL, len + skip, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - skip));
-	syscall(SYS_close, fd);
-	if (map == MAP_FAILED)
-		return 0;
-	const uint8_t *ours = (const uint8_t *)map + skip;
-	const uint8_t *theirs = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
-	/* The file on disk must be the one mapped: the header, and the search
-	 * table's first and last entries (within the first 4 KiB). */
-	if (memcmp(ours, theirs, len < 4096 ? len : 4096) != 0) {
-		munmap(map, len + skip);
-		return 0;
-	}
-	vw.m[vw.n].hdr = (uintptr_t)theirs;
-	vw.m[vw.n].v = (struct view){ (intptr_t)((uintptr_t)theirs - (uintptr_t)ours), ours, ours + len };
-	vw.m[vw.n].map = map;
-	vw.m[vw.n].maplen = len + skip;
-	madvise(map, len + skip, MADV_DONTNEED);   /* the check's pages */
-	vw.n++;
-	return 0;
-}
-
-static const struct view *view_of(uintptr_t hdr, unsigned long long subs)
-{
-	if (subs != vw.subs)
-		return NULL;
-	for (int i = 0; i < vw.n; i++)
-		if (vw.m[i].hdr == hdr)
-			return &vw.m[i].v;
-	return NULL;
-}
-
-/* After a lookup through a view: every VIEW_DROP_EVERY of them, give all
- * the views' pages back, so at most that many 64 KiB runs stay resident. */
-static void view_lookup_done(void)
-{
-	if (__atomic_add_fetch(&vw.lookups, 1, __ATOMIC_RELAXED) % VIEW_DROP_EVERY)
-		return;
-	for (int i = 0; i < vw.n; i++)
-		madvise(vw.m[i].map, vw.m[i].maplen, MADV_DONTNEED);
-}
-
-int hp_cfi_init(void)
-{
-	cf.cache = hp_ialloc(NCACHE * sizeof(uint64_t));
-	int first = 1;
-	if (hp_cfg.rate > 1)
-		dl_iterate_phdr(view_add, &first);
-	return cf.cache ? 0 : -1;
-}
+static const struct view prog_view = { 0, NULL, NULL, NULL, 0 };
 
 /* ---- reading .eh_frame ---- */
 
@@ -509,8 +411,21 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	const int32_t *tab = (const int32_t *)(const void *)p;
 	if (!in_view(v, p, (uint64_t)count * 8))
 		return R_RETRY;
-	/* The last entry whose start is <= pc. */
+	/* The last entry whose start is <= pc: in a view, first the block of
+	 * SPARSE entries it lies in, from our own copy of their first starts. */
 	uintptr_t lo = 0, hi = count;
+	if (v->sparse && (uintptr_t)v->nsparse == ((count + (1u << SPARSE_SHIFT) - 1) >> SPARSE_SHIFT)) {
+		uint32_t a = 0, b = v->nsparse;
+		while (b - a > 1) {
+			uint32_t m = a + (b - a) / 2;
+			if (base + (intptr_t)v->sparse[m] <= pc)
+				a = m;
+			else
+				b = m;
+		}
+		lo = (uintptr_t)a << SPARSE_SHIFT;
+		hi = lo + (1u << SPARSE_SHIFT) < count ? lo + (1u << SPARSE_SHIFT) : count;
+	}
 	while (hi - lo > 1) {
 		uintptr_t mid = lo + (hi - lo) / 2;
 		if (base + (intptr_t)tab[2 * mid] <= pc)
@@ -595,6 +510,141 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	if (run_cfa(f, fend, start, pc, caf, daf, &s, &init) != 0)
 		return K_BAD;
 	return encode(&s);
+}
+
+/* Views of our own, made at init for the modules then loaded whose tables
+ * (.eh_frame_hdr to the end of its segment) are at least view_min bytes:
+ * a private read-only mapping of the file, so giving its pages back
+ * (MADV_DONTNEED) can never lose a byte, and a reader that races with that
+ * faults the same bytes in again.  Modules loaded later, and all of them
+ * once any module is unloaded (dlpi_subs moves), use the program's mapping.
+ *
+ * Measured on gcc's cc1 (2.7 MiB of tables, 685 rule lookups at the
+ * default rate): peak RSS over glibc 3712 -> 2204 KiB with the pages given
+ * back every 8 lookups (2380 every 16, at the same CPU time), for about
+ * 0.5 % of CPU (interleaved A/Bs of 15 rounds: +1.3 % and +0.2 %): each
+ * lookup faults in a page or two again.  Not at rate 1: lookups come 40
+ * times as often (26 581), and refaulting made cc1 8.6 % slower there,
+ * where the memory of the tables dominates anyway. */
+enum { NVIEW = 8, VIEW_DROP_EVERY = 8 };
+static size_t view_min = 256 << 10;     /* a variable for tests/unit/test_cfi_views.c */
+static struct {
+	struct {
+		uintptr_t hdr;          /* the program's .eh_frame_hdr */
+		struct view v;
+		void *map;
+		size_t maplen;
+	} m[NVIEW];
+	int n;
+	unsigned long long subs;        /* dlpi_subs when they were made */
+	unsigned lookups;               /* since their pages were last given back (atomic) */
+} vw;
+
+/* Fills v's sparse index from its search table; 0, or -1 if the table is
+ * not one find_rule reads (then the view is not worth having). */
+static int view_sparse(struct view *v)
+{
+	const uint8_t *hdr = v->lo, *p = hdr + 4;
+	int ok = 1;
+	if (!in_view(v, hdr, 4 + 16) || hdr[0] != 1 || hdr[3] != 0x3b)
+		return -1;
+	uintptr_t base = (uintptr_t)hdr + (uintptr_t)v->delta;
+	(void)enc_ptr(&p, hdr + 20, hdr[1], base, v, &ok);
+	uintptr_t count = enc_ptr(&p, hdr + 20, hdr[2], base, v, &ok);
+	if (!ok || count == 0 || count > UINT32_MAX || !in_view(v, p, (uint64_t)count * 8))
+		return -1;
+	const int32_t *tab = (const int32_t *)(const void *)p;
+	uint32_t n = (uint32_t)((count + (1u << SPARSE_SHIFT) - 1) >> SPARSE_SHIFT);
+	int32_t *sp = hp_ialloc((size_t)n * sizeof *sp);
+	if (!sp)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		sp[i] = tab[2 * ((uintptr_t)i << SPARSE_SHIFT)];
+	v->sparse = sp;
+	v->nsparse = n;
+	return 0;
+}
+
+static int view_add(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	int *first = arg;
+	int is_main = *first;
+	*first = 0;
+	vw.subs = info->dlpi_subs;
+	const ElfW(Phdr) *eh = NULL, *seg = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
+			eh = &info->dlpi_phdr[i];
+	for (int i = 0; eh && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && eh->p_vaddr - ph->p_vaddr < ph->p_filesz)
+			seg = ph;
+	}
+	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
+	if (!seg || vw.n == NVIEW || !path || path[0] != '/')
+		return 0;               /* no tables, the vdso, or full */
+	size_t len = seg->p_vaddr + seg->p_filesz - eh->p_vaddr;
+	if (len < view_min)
+		return 0;
+	uint64_t off = seg->p_offset + (eh->p_vaddr - seg->p_vaddr), skip = off & 4095;
+	/* The raw system calls: open() is a cancellation point. */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	void *map = mmap(NULL, len + skip, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - skip));
+	syscall(SYS_close, fd);
+	if (map == MAP_FAILED)
+		return 0;
+	const uint8_t *ours = (const uint8_t *)map + skip;
+	const uint8_t *theirs = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
+	/* The file on disk must be the one mapped: the header, and the search
+	 * table's first and last entries (within the first 4 KiB). */
+	if (memcmp(ours, theirs, len < 4096 ? len : 4096) != 0) {
+		munmap(map, len + skip);
+		return 0;
+	}
+	struct view v = { (intptr_t)((uintptr_t)theirs - (uintptr_t)ours), ours, ours + len, NULL, 0 };
+	if (view_sparse(&v) != 0) {
+		munmap(map, len + skip);
+		return 0;
+	}
+	vw.m[vw.n].hdr = (uintptr_t)theirs;
+	vw.m[vw.n].v = v;
+	vw.m[vw.n].map = map;
+	vw.m[vw.n].maplen = len + skip;
+	madvise(map, len + skip, MADV_DONTNEED);   /* the check's pages */
+	vw.n++;
+	return 0;
+}
+
+static const struct view *view_of(uintptr_t hdr, unsigned long long subs)
+{
+	if (subs != vw.subs)
+		return NULL;
+	for (int i = 0; i < vw.n; i++)
+		if (vw.m[i].hdr == hdr)
+			return &vw.m[i].v;
+	return NULL;
+}
+
+/* After a lookup through a view: every VIEW_DROP_EVERY of them, give all
+ * the views' pages back, so at most that many 64 KiB runs stay resident. */
+static void view_lookup_done(void)
+{
+	if (__atomic_add_fetch(&vw.lookups, 1, __ATOMIC_RELAXED) % VIEW_DROP_EVERY)
+		return;
+	for (int i = 0; i < vw.n; i++)
+		madvise(vw.m[i].map, vw.m[i].maplen, MADV_DONTNEED);
+}
+
+int hp_cfi_init(void)
+{
+	cf.cache = hp_ialloc(NCACHE * sizeof(uint64_t));
+	int first = 1;
+	if (hp_cfg.rate > 1)
+		dl_iterate_phdr(view_add, &first);
+	return cf.cache ? 0 : -1;
 }
 
 /* The slow half of a cache probe: find pc's rule and remember it. */
