@@ -37,6 +37,7 @@
 #include <link.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -136,6 +137,10 @@ static uintptr_t enc_ptr(const uint8_t **pp, const uint8_t *end, uint8_t enc, ui
 	uintptr_t base = 0, v = 0;
 	if (enc == 0xff)                /* DW_EH_PE_omit */
 		return 0;
+	if (p > end) {
+		*ok = 0;
+		return 0;
+	}
 	switch (enc & 0x70) {
 	case 0x00: break;
 	case 0x10: base = (uintptr_t)p + (uintptr_t)in->delta; break;
@@ -312,6 +317,8 @@ static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_
 			break;
 		case 0x0f:                                              /* def_cfa_expression */
 			a = uleb(&p, end);
+			if (a > (uint64_t)(end - p))
+				return -1;
 			p += a;
 			s->cfa_reg = -1;
 			break;
@@ -319,6 +326,8 @@ static int run_cfa(const uint8_t *p, const uint8_t *end, uintptr_t loc, uintptr_
 		case 0x16:                                              /* val_expression */
 			reg = uleb(&p, end);
 			a = uleb(&p, end);
+			if (a > (uint64_t)(end - p))
+				return -1;
 			p += a;
 			set_rule(s, reg, 3, 0);
 			break;
@@ -441,7 +450,7 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	if (!in_view(v, fde, 8))
 		return R_RETRY;
 	memcpy(&len, fde, 4);
-	if (len == 0 || len == 0xffffffffu)
+	if (len < 8 || len == 0xffffffffu)     /* the CIE pointer and at least a start */
 		return K_BAD;
 	const uint8_t *fend = fde + 4 + len;
 	if (!in_view(v, fde, 4 + (uint64_t)len))
@@ -455,7 +464,7 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	if (!in_view(v, cie, 8))
 		return R_RETRY;
 	memcpy(&clen, cie, 4);
-	if (clen == 0 || clen == 0xffffffffu)
+	if (clen < 6 || clen == 0xffffffffu)   /* id, version, at least an empty augmentation */
 		return K_BAD;
 	if (!in_view(v, cie, 4 + (uint64_t)clen))
 		return R_RETRY;
@@ -463,11 +472,15 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	uint8_t version = *c++;
 	const char *aug = (const char *)c;
 	size_t auglen = strnlen(aug, (size_t)(cend - c));
+	if ((size_t)(cend - c) == auglen)
+		return K_BAD;           /* unterminated */
 	c += auglen + 1;
 	if (aug[0] && aug[0] != 'z')
 		return K_BAD;
 	uint64_t caf = uleb(&c, cend);
 	int64_t daf = sleb(&c, cend);
+	if (c >= cend)
+		return K_BAD;
 	uint64_t ra_reg = version == 1 ? *c++ : uleb(&c, cend);
 	if (ra_reg != DW_RA)
 		return K_BAD;
@@ -475,8 +488,12 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	const uint8_t *cinsn = c;
 	if (aug[0] == 'z') {
 		uint64_t n = uleb(&c, cend);
+		if (n > (uint64_t)(cend - c))
+			return K_BAD;
 		cinsn = c + n;
 		for (size_t i = 1; i < auglen; i++) {
+			if (c >= cend)
+				return K_BAD;
 			switch (aug[i]) {
 			case 'R': fde_enc = *c++; break;
 			case 'L': c++; break;
@@ -500,8 +517,12 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
 	uintptr_t range = enc_ptr(&f, fend, fde_enc & 0x0f, 0, v, &ok);
 	if (!ok || pc < start || pc - start >= range)
 		return K_BAD;
-	if (aug[0] == 'z')
-		f += uleb(&f, fend);
+	if (aug[0] == 'z') {
+		uint64_t n = uleb(&f, fend);
+		if (f > fend || n > (uint64_t)(fend - f))
+			return K_BAD;
+		f += n;
+	}
 
 	struct regs s = { .cfa_reg = -1 }, init;
 	if (run_cfa(cinsn, cend, start, pc, caf, daf, &s, NULL) != 0)
@@ -525,8 +546,9 @@ static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v
  * 0.5 % of CPU (interleaved A/Bs of 15 rounds: +1.3 % and +0.2 %): each
  * lookup faults in a page or two again.  Not at rate 1: lookups come 40
  * times as often (26 581), and refaulting made cc1 8.6 % slower there,
- * where the memory of the tables dominates anyway. */
-enum { NVIEW = 8, VIEW_DROP_EVERY = 8 };
+ * where the memory of the tables dominates anyway; nor at rates so low
+ * that nearly every return address is seen, as at rate 1. */
+enum { NVIEW = 8, VIEW_DROP_EVERY = 8, VIEW_RATE_MIN = 65536 };
 static size_t view_min = 256 << 10;     /* a variable for tests/unit/test_cfi_views.c */
 static struct {
 	struct {
@@ -565,6 +587,41 @@ static int view_sparse(struct view *v)
 	return 0;
 }
 
+/* fd is the file mapped as module info, at least size bytes long: a
+ * regular file whose program headers are the module's.  (Run as
+ * "ld.so ./prog", /proc/self/exe is ld.so, not the first module; a file
+ * replaced on disk has another layout or length.  Mapping past the end of
+ * a file would raise SIGBUS on the first read.) */
+static int view_file_is(int fd, const struct dl_phdr_info *info, uint64_t size)
+{
+	struct stat sb;
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph[32];
+	size_t n = (size_t)info->dlpi_phnum;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < size || n > 32)
+		return 0;
+	if (syscall(SYS_pread64, fd, &eh, sizeof eh, 0) != (long)sizeof eh || eh.e_phnum != n ||
+	    eh.e_phentsize != sizeof ph[0])
+		return 0;
+	if (syscall(SYS_pread64, fd, ph, n * sizeof ph[0], (off_t)eh.e_phoff) != (long)(n * sizeof ph[0]))
+		return 0;
+	return memcmp(ph, info->dlpi_phdr, n * sizeof ph[0]) == 0;
+}
+
+/* The view holds .eh_frame too (after .eh_frame_hdr, as linkers put it),
+ * or lookups through it would all fall back after touching its pages. */
+static int view_covers_eh_frame(const uint8_t *hdr, size_t len)
+{
+	struct view v = { 0, hdr, hdr + len, NULL, 0 };
+	const uint8_t *p = hdr + 4;
+	int ok = 1;
+	if (len < 20 || hdr[0] != 1)
+		return 0;
+	/* With delta 0 the encoded address comes back relative to our copy. */
+	uintptr_t eh = enc_ptr(&p, hdr + 20, hdr[1], (uintptr_t)hdr, &v, &ok);
+	return ok && eh >= (uintptr_t)hdr && eh < (uintptr_t)hdr + len;
+}
+
 static int view_add(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -582,25 +639,25 @@ static int view_add(struct dl_phdr_info *info, size_t size, void *arg)
 			seg = ph;
 	}
 	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
-	if (!seg || vw.n == NVIEW || !path || path[0] != '/')
-		return 0;               /* no tables, the vdso, or full */
+	if (!seg || (seg->p_flags & PF_W) || vw.n == NVIEW || !path || path[0] != '/')
+		return 0;               /* no tables, relocated ones, the vdso, or full */
 	size_t len = seg->p_vaddr + seg->p_filesz - eh->p_vaddr;
 	if (len < view_min)
 		return 0;
 	uint64_t off = seg->p_offset + (eh->p_vaddr - seg->p_vaddr), skip = off & 4095;
 	/* The raw system calls: open() is a cancellation point. */
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;
-	void *map = mmap(NULL, len + skip, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - skip));
+	void *map = view_file_is(fd, info, off + len) ? mmap(NULL, len + skip, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - skip))
+						       : MAP_FAILED;
 	syscall(SYS_close, fd);
 	if (map == MAP_FAILED)
 		return 0;
 	const uint8_t *ours = (const uint8_t *)map + skip;
 	const uint8_t *theirs = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
-	/* The file on disk must be the one mapped: the header, and the search
-	 * table's first and last entries (within the first 4 KiB). */
-	if (memcmp(ours, theirs, len < 4096 ? len : 4096) != 0) {
+	/* And the header with the start of the search table. */
+	if (memcmp(ours, theirs, len < 4096 ? len : 4096) != 0 || !view_covers_eh_frame(ours, len)) {
 		munmap(map, len + skip);
 		return 0;
 	}
@@ -642,7 +699,7 @@ int hp_cfi_init(void)
 {
 	cf.cache = hp_ialloc(NCACHE * sizeof(uint64_t));
 	int first = 1;
-	if (hp_cfg.rate > 1)
+	if (hp_cfg.rate >= VIEW_RATE_MIN)
 		dl_iterate_phdr(view_add, &first);
 	return cf.cache ? 0 : -1;
 }
