@@ -400,26 +400,48 @@ static int in_view(const struct view *v, const uint8_t *p, uint64_t n)
 /* find_rule's answer when a view does not hold what it needs to read. */
 #define R_RETRY UINT64_MAX
 
+/* The search table of .eh_frame_hdr hdr, read through view v. */
+struct hdr_table {
+	const int32_t *tab;     /* count pairs (start, FDE), datarel */
+	uintptr_t count;
+	uintptr_t eh_frame;     /* the program's address of .eh_frame */
+};
+
+/* Fills t; returns 0, K_BAD for a header find_rule does not read, or
+ * R_RETRY when the header or the table lies outside the view. */
+static uint64_t hdr_table(const uint8_t *hdr, const struct view *v, struct hdr_table *t)
+{
+	int ok = 1;
+	const uintptr_t base = (uintptr_t)hdr + (uintptr_t)v->delta;   /* the program's address of hdr */
+	if (!in_view(v, hdr, 4 + 16))
+		return R_RETRY;
+	if (hdr[0] != 1 || hdr[3] != 0x3b)      /* version 1, table: datarel sdata4 */
+		return K_BAD;
+	const uint8_t *p = hdr + 4, *lim = hdr + 4 + 16;
+	t->eh_frame = enc_ptr(&p, lim, hdr[1], base, v, &ok);
+	t->count = enc_ptr(&p, lim, hdr[2], base, v, &ok);
+	if (!ok || t->count == 0)
+		return K_BAD;
+	t->tab = (const int32_t *)(const void *)p;
+	if (!in_view(v, p, (uint64_t)t->count * 8))
+		return R_RETRY;
+	return 0;
+}
+
 /* The rule for code address pc (a return address minus one), reading the
  * module's tables through view v; hdr is its .eh_frame_hdr there. */
 static uint64_t find_rule(const uint8_t *hdr, uintptr_t pc, const struct view *v)
 {
 	int ok = 1;
 	const uintptr_t base = (uintptr_t)hdr + (uintptr_t)v->delta;   /* the program's address of hdr */
+	struct hdr_table ht;
 	if (!hdr)
 		return K_BAD;
-	if (!in_view(v, hdr, 4 + 16))
-		return R_RETRY;
-	if (hdr[0] != 1 || hdr[3] != 0x3b)      /* version 1, table: datarel sdata4 */
-		return K_BAD;
-	const uint8_t *p = hdr + 4, *lim = hdr + 4 + 16;
-	(void)enc_ptr(&p, lim, hdr[1], base, v, &ok);            /* eh_frame_ptr */
-	uintptr_t count = enc_ptr(&p, lim, hdr[2], base, v, &ok);
-	if (!ok || count == 0)
-		return K_BAD;
-	const int32_t *tab = (const int32_t *)(const void *)p;
-	if (!in_view(v, p, (uint64_t)count * 8))
-		return R_RETRY;
+	uint64_t r = hdr_table(hdr, v, &ht);
+	if (r)
+		return r;
+	const int32_t *tab = ht.tab;
+	const uintptr_t count = ht.count;
 	/* The last entry whose start is <= pc: in a view, first the block of
 	 * SPARSE entries it lies in, from our own copy of their first starts. */
 	uintptr_t lo = 0, hi = count;
@@ -562,21 +584,19 @@ static struct {
 	unsigned lookups;               /* since their pages were last given back (atomic) */
 } vw;
 
-/* Fills v's sparse index from its search table; 0, or -1 if the table is
- * not one find_rule reads (then the view is not worth having). */
-static int view_sparse(struct view *v)
+/* Checks that view v (starting at .eh_frame_hdr) holds a search table
+ * find_rule reads and the .eh_frame after it (as linkers lay them out;
+ * else every lookup would fall back after touching its pages), and fills
+ * its sparse index.  0, or -1: the view is not worth having. */
+static int view_index(struct view *v)
 {
-	const uint8_t *hdr = v->lo, *p = hdr + 4;
-	int ok = 1;
-	if (!in_view(v, hdr, 4 + 16) || hdr[0] != 1 || hdr[3] != 0x3b)
+	struct hdr_table ht;
+	const uintptr_t base = (uintptr_t)v->lo + (uintptr_t)v->delta;
+	if (hdr_table(v->lo, v, &ht) != 0 || ht.count > UINT32_MAX || ht.eh_frame < base ||
+	    ht.eh_frame - base >= (uintptr_t)(v->hi - v->lo))
 		return -1;
-	uintptr_t base = (uintptr_t)hdr + (uintptr_t)v->delta;
-	(void)enc_ptr(&p, hdr + 20, hdr[1], base, v, &ok);
-	uintptr_t count = enc_ptr(&p, hdr + 20, hdr[2], base, v, &ok);
-	if (!ok || count == 0 || count > UINT32_MAX || !in_view(v, p, (uint64_t)count * 8))
-		return -1;
-	const int32_t *tab = (const int32_t *)(const void *)p;
-	uint32_t n = (uint32_t)((count + (1u << SPARSE_SHIFT) - 1) >> SPARSE_SHIFT);
+	const int32_t *tab = ht.tab;
+	uint32_t n = (uint32_t)((ht.count + (1u << SPARSE_SHIFT) - 1) >> SPARSE_SHIFT);
 	int32_t *sp = hp_ialloc((size_t)n * sizeof *sp);
 	if (!sp)
 		return -1;
@@ -606,20 +626,6 @@ static int view_file_is(int fd, const struct dl_phdr_info *info, uint64_t size)
 	if (syscall(SYS_pread64, fd, ph, n * sizeof ph[0], (off_t)eh.e_phoff) != (long)(n * sizeof ph[0]))
 		return 0;
 	return memcmp(ph, info->dlpi_phdr, n * sizeof ph[0]) == 0;
-}
-
-/* The view holds .eh_frame too (after .eh_frame_hdr, as linkers put it),
- * or lookups through it would all fall back after touching its pages. */
-static int view_covers_eh_frame(const uint8_t *hdr, size_t len)
-{
-	struct view v = { 0, hdr, hdr + len, NULL, 0 };
-	const uint8_t *p = hdr + 4;
-	int ok = 1;
-	if (len < 20 || hdr[0] != 1)
-		return 0;
-	/* With delta 0 the encoded address comes back relative to our copy. */
-	uintptr_t eh = enc_ptr(&p, hdr + 20, hdr[1], (uintptr_t)hdr, &v, &ok);
-	return ok && eh >= (uintptr_t)hdr && eh < (uintptr_t)hdr + len;
 }
 
 static int view_add(struct dl_phdr_info *info, size_t size, void *arg)
@@ -657,12 +663,8 @@ static int view_add(struct dl_phdr_info *info, size_t size, void *arg)
 	const uint8_t *ours = (const uint8_t *)map + skip;
 	const uint8_t *theirs = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
 	/* And the header with the start of the search table. */
-	if (memcmp(ours, theirs, len < 4096 ? len : 4096) != 0 || !view_covers_eh_frame(ours, len)) {
-		munmap(map, len + skip);
-		return 0;
-	}
 	struct view v = { (intptr_t)((uintptr_t)theirs - (uintptr_t)ours), ours, ours + len, NULL, 0 };
-	if (view_sparse(&v) != 0) {
+	if (memcmp(ours, theirs, len < 4096 ? len : 4096) != 0 || view_index(&v) != 0) {
 		munmap(map, len + skip);
 		return 0;
 	}
@@ -698,10 +700,12 @@ static void view_lookup_done(void)
 int hp_cfi_init(void)
 {
 	cf.cache = hp_ialloc(NCACHE * sizeof(uint64_t));
+	if (!cf.cache)
+		return -1;
 	int first = 1;
 	if (hp_cfg.rate >= VIEW_RATE_MIN)
 		dl_iterate_phdr(view_add, &first);
-	return cf.cache ? 0 : -1;
+	return 0;
 }
 
 /* The slow half of a cache probe: find pc's rule and remember it. */
