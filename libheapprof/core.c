@@ -235,6 +235,18 @@ out:
 	errno = e;
 }
 
+/* Counts the free of a sampled block of bucket b (sign 1), or takes it
+ * back (-1: the realloc failed), in the block's shard si, whose counters
+ * its allocation made.  Under sh's lock. */
+static void count_free(unsigned si, struct hp_shard *sh, uint32_t b, int sign)
+{
+	struct hp_count *c = hp_stacktab_count_locked(si, b);
+	if (c)
+		c->frees += (uint64_t)(int64_t)sign;
+	if (HP_UNLIKELY(hp_cfg.peak))
+		peak_account(sh, hp_stacktab_get(b)->size, -sign);
+}
+
 /* Removes p from the live table and counts the free on its bucket.
  * Returns the bucket id, HP_BOOT_BUCKET, or 0 when p was not sampled. */
 static uint32_t detach(const void *p)
@@ -245,14 +257,8 @@ static uint32_t detach(const void *p)
 	struct hp_shard *sh = &hp_shards[si];
 	hp_lock(&sh->lock);
 	uint32_t b = hp_livetab_remove_locked(p);
-	if (b && b != HP_BOOT_BUCKET) {
-		/* The block's allocation made these counters, in this shard. */
-		struct hp_count *c = hp_stacktab_count_locked(si, b);
-		if (c)
-			c->frees++;
-		if (HP_UNLIKELY(hp_cfg.peak))
-			peak_account(sh, hp_stacktab_get(b)->size, -1);
-	}
+	if (b && b != HP_BOOT_BUCKET)
+		count_free(si, sh, b, 1);
 	hp_unlock(&sh->lock);
 	return b;
 }
@@ -263,13 +269,8 @@ static void reattach(const void *p, uint32_t b)
 	struct hp_shard *sh = &hp_shards[si];
 	hp_lock(&sh->lock);
 	if (hp_livetab_insert_locked(p, b) == 0) {
-		if (b != HP_BOOT_BUCKET) {
-			struct hp_count *c = hp_stacktab_count_locked(si, b);
-			if (c)
-				c->frees--;
-			if (HP_UNLIKELY(hp_cfg.peak))
-				peak_account(sh, hp_stacktab_get(b)->size, 1);
-		}
+		if (b != HP_BOOT_BUCKET)
+			count_free(si, sh, b, -1);
 	} else {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 	}
