@@ -38,6 +38,9 @@ static HP_TLS uintptr_t stack_lo, stack_hi;
 
 static struct {
 	int (*backtrace)(void **, int);
+	int (*policy)(unw_addr_space_t, unw_caching_policy_t);
+	unw_addr_space_t *as;
+	int policy_state;               /* 0 not set, 1 being set, 2 set: see per_thread_cache */
 	int mode;                       /* HEAPPROF_UNWIND: HP_UNWIND_* */
 	struct range self;
 	struct range skip[NSKIP];       /* operator new variants */
@@ -81,6 +84,29 @@ static void add_skip(const char *sym)
 	st.nskip++;
 }
 
+/* Switches libunwind to per-thread caches before its first unw_backtrace,
+ * and returns 1 once they are on.  Not at init when cfi.c walks the
+ * stacks: setting the policy flushes libunwind's global cache, which
+ * faulted in 100-150 KiB of its code and data (the loop benchmark's peak
+ * RSS) that a program whose frames cfi.c can all step never uses.  It
+ * must come before any unw_backtrace: libunwind unlocks its global cache
+ * by the policy of the moment, so a switch under a running walk would
+ * leave that lock held.  A thread that finds another switching gets 0
+ * and goes without the fallback for this one stack. */
+static int per_thread_cache(void)
+{
+	int s = __atomic_load_n(&st.policy_state, __ATOMIC_ACQUIRE);
+	if (s == 2)
+		return 1;
+	if (s == 1 || !__atomic_compare_exchange_n(&st.policy_state, &s, 1, 0, __ATOMIC_ACQ_REL,
+						   __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&st.policy_state, __ATOMIC_ACQUIRE) == 2;
+	if (st.policy && st.as)
+		st.policy(*st.as, UNW_CACHE_PER_THREAD);
+	__atomic_store_n(&st.policy_state, 2, __ATOMIC_RELEASE);
+	return 1;
+}
+
 int hp_stack_init(void)
 {
 	static const char *const news[] = {
@@ -101,11 +127,10 @@ int hp_stack_init(void)
 	if (!h)
 		return -1;
 	st.backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-	int (*policy)(unw_addr_space_t, unw_caching_policy_t) =
-		(int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
-	unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
-	if (policy && as)
-		policy(*as, UNW_CACHE_PER_THREAD);
+	st.policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
+	st.as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+	if (st.mode == HP_UNWIND_LIBUNWIND)
+		per_thread_cache();
 	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
@@ -199,7 +224,7 @@ int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 			return n;
 		}
 	}
-	if (!st.backtrace)
+	if (!st.backtrace || !per_thread_cache())
 		return 0;
 	n = st.backtrace((void **)buf, max + 16);
 	while (i < n && in(&st.self, buf[i]))
