@@ -93,6 +93,18 @@ int main(void)
 		}
 	}
 	CHECK(hp_sampler_ln(1.0) == 0 && hp_sampler_ln(0x1.0p-53) == log(0x1.0p-53), "ln(1) = 0, ln(2^-53) exact");
+	/* At x = j/32 the series term is 0 and ln is its table entry alone. */
+	int table_ok = 1;
+	for (int j = 23; j <= 45; j++)
+		table_ok &= hp_sampler_ln(j / 32.0) == log(j / 32.0);
+	CHECK(table_ok, "ln(j/32) for j = 23..45 equals libm's exactly (the table entries)");
+	/* Just below 1, where ln x is tiny and only relative accuracy shows. */
+	double worst_near1 = 0;
+	for (double d = 0x1.0p-53; d < 0.02; d *= 1.01) {
+		double err = fabs(hp_sampler_ln(1 - d) - log(1 - d)) / fabs(log(1 - d));
+		worst_near1 = err > worst_near1 ? err : worst_near1;
+	}
+	CHECK(worst_near1 < 1e-15, "ln(1 - d), 2^-53 <= d < 0.02: worst relative error %.2g (< 1e-15)", worst_near1);
 	CHECK(worst_ln < 1e-15, "ln on 10^6 draws in (0, 1]: worst relative error %.2g (< 1e-15, a few ulp)", worst_ln);
 	for (double a = 1e-12; a < 60; a *= 1.001) {
 		double want = -expm1(-a);
