@@ -16,14 +16,15 @@
  * hp_stacktab_lookup reads both indexes without it (see stack_gen); memory
  * comes from ialloc.
  *
- * Both indexes are open addressing with the key inline, so a lookup is
- * one cache line, not a chain of separately allocated nodes:
+ * Both indexes are open addressing, so a lookup is about one cache line,
+ * not a chain of separately allocated nodes:
  *  - stacks: (64-bit hash of the frames, stack); the frames are compared
  *    only when the hash matches.  This replaced uthash, whose chains of
  *    several nodes per bucket were 5 % of gcc's cc1 at rate 1 (perf);
- *  - buckets: (stack id, size) -> bucket id, many of them (one per object
- *    size per stack: 65 000 on the deep benchmark); uthash chains were
- *    15 % of a rate-1 sample there.
+ *  - buckets: (stack, size) -> bucket id, many of them (one per object
+ *    size per stack: 65 000 on the deep benchmark), so a slot is one
+ *    word, a tag and the id, and a tag match is confirmed in the bucket;
+ *    uthash chains were 15 % of a rate-1 sample there.
  */
 #include "hp.h"
 
