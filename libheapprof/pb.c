@@ -160,59 +160,91 @@ void hp_pb_end(struct hp_buf *b, size_t mark)
 	b->len += k;
 }
 
-/* gzip (RFC 1952) of in[0..n) appended to out, at zlib's fastest level
- * (as Go's writer: profiles are large and written at exit).  Returns 0,
- * or -1 with out->err set when memory ran out (out keeps its old length).
- * zlib allocates its state (32 or 160 KiB, below) with malloc. */
-int hp_gzip(const uint8_t *in, size_t n, struct hp_buf *out)
-{
+/* A gzip (RFC 1952) stream at zlib's fastest level (as Go's writer:
+ * profiles are large and written at exit), fed in pieces so that a writer
+ * need not hold the whole uncompressed profile.  Z_NO_FLUSH between the
+ * pieces: the output is the same as compressing them in one call. */
+struct hp_gz {
 	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (out->err)
-		return -1;
-	/* zlib's state, sized to the input, since it is part of what a dump
-	 * adds to the program's peak memory.  Its bytes are 2^(windowBits+2)
-	 * + 2^(memLevel+9):
-	 *  - from 1 MiB, windowBits 13 and memLevel 8, 160 KiB: an 8 KiB
-	 *    window instead of 32 KiB grows files by 0-2 % (a 100k-stack
-	 *    profile 0.0 %, cc1 at rate 1 1.9 %), but memLevel 7 grew the
-	 *    100k-stack profile by 19 %;
-	 *  - below, windowBits 12 and memLevel 5, 32 KiB: the loop
-	 *    benchmark's 57 KB profile comes out 3.5 % larger (20.9 -> 21.6
-	 *    KB), for 128 KiB less at the dump's peak. */
-	int small = n < (1u << 20);
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, (small ? 12 : 13) + 16, small ? 5 : 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK) {
-		out->err = 1;
-		return -1;
+};
+
+/* zlib allocates its state with malloc, sized here to the expected input,
+ * since it is part of what a dump adds to the program's peak memory.  Its
+ * bytes are 2^(windowBits+2) + 2^(memLevel+9):
+ *  - from 1 MiB, windowBits 13 and memLevel 8, 160 KiB: an 8 KiB window
+ *    instead of 32 KiB grows files by 0-2 % (a 100k-stack profile 0.0 %,
+ *    cc1 at rate 1 1.9 %), but memLevel 7 grew the 100k-stack profile by
+ *    19 %;
+ *  - below, windowBits 12 and memLevel 5, 32 KiB: the loop benchmark's
+ *    57 KB profile comes out 3.5 % larger (20.9 -> 21.6 KB), for 128 KiB
+ *    less at the dump's peak. */
+struct hp_gz *hp_gz_open(size_t expect)
+{
+	struct hp_gz *g = calloc(1, sizeof *g);
+	int small = expect < (1u << 20);
+	if (g && deflateInit2(&g->z, Z_BEST_SPEED, Z_DEFLATED, (small ? 12 : 13) + 16, small ? 5 : 8,
+			      Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(g);
+		g = NULL;
 	}
-	size_t start = out->len;
-	int rc = Z_OK;
-	z.next_in = (Bytef *)in;
-	/* avail_in is 32 bits: feed huge inputs in slices. */
-	while (rc != Z_STREAM_END) {
-		if (z.avail_in == 0 && n > 0) {
+	return g;
+}
+
+/* Compresses in[0..n) onto out; finish ends the stream.  Returns 0, or -1
+ * with out->err set (out keeps what earlier pieces wrote). */
+int hp_gz_put(struct hp_gz *g, const uint8_t *in, size_t n, int finish, struct hp_buf *out)
+{
+	enum { CHUNK = 16u << 10 };
+	g->z.next_in = (Bytef *)in;
+	g->z.avail_in = 0;
+	for (;;) {
+		if (g->z.avail_in == 0 && n > 0) {
+			/* avail_in is 32 bits: feed huge inputs in slices */
 			uInt take = n > (1u << 30) ? (1u << 30) : (uInt)n;
-			z.avail_in = take;
+			g->z.avail_in = take;
 			n -= take;
 		}
-		size_t want = deflateBound(&z, z.avail_in) + 64;
-		if (want > (1u << 30))
-			want = 1u << 30;
-		if (buf_reserve(out, want))
-			break;
-		z.next_out = out->data + out->len;
-		z.avail_out = (uInt)want;
-		rc = deflate(&z, n > 0 ? Z_NO_FLUSH : Z_FINISH);
-		out->len += want - z.avail_out;
-		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-			break;
+		int flush = finish && n == 0 ? Z_FINISH : Z_NO_FLUSH;
+		if (buf_reserve(out, CHUNK))
+			return -1;
+		g->z.next_out = out->data + out->len;
+		g->z.avail_out = CHUNK;
+		int rc = deflate(&g->z, flush);
+		out->len += CHUNK - g->z.avail_out;
+		if (rc == Z_STREAM_END)
+			return 0;
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			out->err = 1;
+			return -1;
+		}
+		/* Room left over: deflate has taken all it was given and holds
+		 * nothing more back, so this piece is done. */
+		if (g->z.avail_out != 0 && g->z.avail_in == 0 && n == 0 && flush == Z_NO_FLUSH)
+			return 0;
 	}
-	deflateEnd(&z);
-	if (rc != Z_STREAM_END) {
+}
+
+void hp_gz_close(struct hp_gz *g)
+{
+	if (g) {
+		deflateEnd(&g->z);
+		free(g);
+	}
+}
+
+/* gzip of in[0..n) appended to out, in one piece.  Returns 0, or -1 with
+ * out->err set when memory ran out (out keeps its old length). */
+int hp_gzip(const uint8_t *in, size_t n, struct hp_buf *out)
+{
+	if (out->err)
+		return -1;
+	size_t start = out->len;
+	struct hp_gz *g = hp_gz_open(n);
+	int rc = g ? hp_gz_put(g, in, n, 1, out) : -1;
+	hp_gz_close(g);
+	if (rc != 0) {
 		out->len = start;
 		out->err = 1;
-		return -1;
 	}
-	return 0;
+	return rc;
 }

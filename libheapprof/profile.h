@@ -45,6 +45,13 @@ size_t hp_pb_begin(struct hp_buf *b, unsigned field);
 void hp_pb_end(struct hp_buf *b, size_t mark);
 /* gzip (RFC 1952) of in[0..n), appended to out.  0, or -1 (out->err set). */
 int hp_gzip(const uint8_t *in, size_t n, struct hp_buf *out);
+/* The same in pieces: open with the expected total input (it sizes zlib's
+ * state; NULL when out of memory), put each piece (the last with finish
+ * set; 0, or -1 with out->err set), close (also after a failure). */
+struct hp_gz;
+struct hp_gz *hp_gz_open(size_t expect);
+int hp_gz_put(struct hp_gz *g, const uint8_t *in, size_t n, int finish, struct hp_buf *out);
+void hp_gz_close(struct hp_gz *g);
 
 /* ---- symbolize.c: addresses -> functions, via elfutils ---- */
 struct hp_symframe {
