@@ -126,6 +126,11 @@ static void thread_exit(void *arg)
 static HP_COLD void thread_setup(struct hp_thread *t)
 {
 	hp_sampler_seed(t);
+	if (hp_cfg.rate) {
+		int g = hp_guard_enter();
+		hp_stack_thread_start();
+		hp_guard_leave(g);
+	}
 	if (hp_g.tracing) {
 		/* The gate stays shut so every allocation is counted; sampling
 		 * runs on its own countdown in the slow path. */
