@@ -126,7 +126,7 @@ struct prof_str {
 };
 
 struct prof {
-	struct hp_buf out;              /* the uncompressed profile not yet compressed */
+	struct hp_buf out;              /* encoded messages not yet handed to gzip */
 	struct hp_buf *dst;             /* the gzipped profile */
 	struct hp_gz *gz;               /* NULL until the first piece goes out */
 	size_t expect;                  /* the uncompressed size, roughly (prof_estimate) */

@@ -51,8 +51,8 @@ void hp_sampler_seed(struct hp_thread *t)
  * c = 1 (ln c = 0) near x = 1, so the result stays within a few ulp even
  * where ln x is tiny.  The table is ln(j/32) correctly rounded, j = 23..45
  * (tests/unit/test_sampler.c checks every entry against libm).  It replaced
- * a series to s^19 around 1 alone, whose ten dependent steps were a quarter
- * of the sample path (perf). */
+ * a series to s^19 around 1 alone, ten dependent steps to which perf gave
+ * a sixth of the sample path's own time: 11.1 -> 9.3 ns a call. */
 double hp_sampler_ln(double x)
 {
 	static const double ln_32nds[] = {
