@@ -87,7 +87,7 @@ static void add_skip(const char *sym)
 /* Switches libunwind to per-thread caches before its first unw_backtrace,
  * and returns 1 once they are on.  Not at init when cfi.c walks the
  * stacks: setting the policy flushes libunwind's global cache, which
- * faulted in 100-150 KiB of its code and data (the loop benchmark's peak
+ * faulted in 80-150 KiB of its code and data (the loop benchmark's peak
  * RSS) that a program whose frames cfi.c can all step never uses.  It
  * must come before any unw_backtrace: libunwind unlocks its global cache
  * by the policy of the moment, so a switch under a running walk would
