@@ -10,9 +10,11 @@
 # at a sample, the layout, and the digest, would change from run to run.  It
 # did: the first sample's pthread_getattr_np (stack bounds) once allocated at
 # a random step and, in about one run in eight, left glibc's heap working 25 %
-# harder to the end.  The profiler's own allocations at start-up (dlopen of
-# libunwind, a thread's first-allocation stack bounds) are allowed: they are
-# the same every run, so profiled runs agree with each other, not with plain.
+# harder to the end; and with HEAPPROF_UNWIND=libunwind, libunwind's
+# thread-local block was malloc'ed at the first walk.  Each unwinder is run.
+# The profiler's own allocations at start-up (dlopen of libunwind, a
+# thread's first-allocation stack bounds) are allowed: they are the same
+# every run, so profiled runs agree with each other, not with plain.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
@@ -26,20 +28,24 @@ else
 	not_ok "heaplayout: two plain runs give the same digest" "$(cat "$T/plain.out" "$T/plain2.out")"
 fi
 
-for rate in default 65536; do
-	set --
-	[ "$rate" = default ] || set -- HEAPPROF_RATE="$rate"
+for mode in default rate-65536 libunwind-65536 fp-65536; do
+	case $mode in
+	default) set -- ;;
+	rate-65536) set -- HEAPPROF_RATE=65536 ;;
+	libunwind-65536) set -- HEAPPROF_RATE=65536 HEAPPROF_UNWIND=libunwind ;;
+	fp-65536) set -- HEAPPROF_RATE=65536 HEAPPROF_UNWIND=fp ;;
+	esac
 	digests=""
 	for i in 1 2 3 4 5 6; do
-		preload "$rate.$i" 60 "$@" "$PROGS/heaplayout"
-		digests="$digests$(cat "$T/$rate.$i.out")
+		preload "$mode.$i" 60 "$@" "$PROGS/heaplayout"
+		digests="$digests$(cat "$T/$mode.$i.out")
 "
 	done
 	n=$(printf '%s' "$digests" | sort -u | wc -l)
+	what="heaplayout, $mode: 6 profiled runs, different sampling seeds, one heap layout"
 	if [ "$n" = 1 ]; then
-		ok "heaplayout at rate $rate: 6 profiled runs, different sampling seeds, one heap layout"
+		ok "$what"
 	else
-		not_ok "heaplayout at rate $rate: 6 profiled runs, different sampling seeds, one heap layout" \
-			"$n different digests:" "$(printf '%s' "$digests" | sort | uniq -c)"
+		not_ok "$what" "$n different digests:" "$(printf '%s' "$digests" | sort | uniq -c)"
 	fi
 done
