@@ -41,6 +41,7 @@ static struct {
 	int (*policy)(unw_addr_space_t, unw_caching_policy_t);
 	unw_addr_space_t *as;
 	int policy_state;               /* 0 not set, 1 being set, 2 set: see per_thread_cache */
+	size_t unw_tls;                 /* libunwind's TLS module id, 0 if none (hp_stack_thread_start) */
 	int mode;                       /* HEAPPROF_UNWIND: HP_UNWIND_* */
 	struct range self;
 	struct range skip[NSKIP];       /* operator new variants */
@@ -127,6 +128,8 @@ int hp_stack_init(void)
 	if (!h)
 		return -1;
 	st.backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+	if (dlinfo(h, RTLD_DI_TLS_MODID, &st.unw_tls) != 0)
+		st.unw_tls = 0;
 	st.policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
 	st.as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
 	if (st.mode == HP_UNWIND_LIBUNWIND)
@@ -178,15 +181,27 @@ static int stack_bounds(void)
  *    every later malloc worked harder: in about one run of the loop
  *    benchmark in eight, glibc's malloc executed 25 % more instructions
  *    to the end (callgrind, 3 of 26 runs; none in 32 without it);
- *  - with HEAPPROF_UNWIND=libunwind, a first walk: libunwind is
- *    dlopen'ed, so its thread-local block is malloc'ed on first use.
- * (cfi.c's rare fallback to libunwind still allocates that block when it
- * first happens; none of the benchmarks' real programs ever falls back.)
+ *  - libunwind's thread-local block: libunwind is dlopen'ed, so glibc
+ *    mallocs the block on the thread's first use of it, a first walk
+ *    (HEAPPROF_UNWIND=libunwind: that walk is made now) or cfi.c's first
+ *    fallback (the block alone is made now, through __tls_get_addr, which
+ *    is what libunwind's own code calls).
  * Caller holds the guard. */
+/* The x86-64 ABI's entry to a module's thread-local block (ld.so). */
+typedef struct {
+	unsigned long ti_module, ti_offset;
+} hp_tls_index;
+extern void *__tls_get_addr(hp_tls_index *ti);
+
 void hp_stack_thread_start(void)
 {
 	if (st.mode == HP_UNWIND_CFI || st.mode == HP_UNWIND_FP) {
 		stack_bounds();
+		if (st.mode == HP_UNWIND_CFI && st.unw_tls) {
+			/* the block a first fallback would make glibc allocate */
+			hp_tls_index ti = { st.unw_tls, 0 };
+			(void)__tls_get_addr(&ti);
+		}
 	} else if (st.backtrace) {
 		void *pc;
 		st.backtrace(&pc, 1);

@@ -10,8 +10,10 @@
 # at a sample, the layout, and the digest, would change from run to run.  It
 # did: the first sample's pthread_getattr_np (stack bounds) once allocated at
 # a random step and, in about one run in eight, left glibc's heap working 25 %
-# harder to the end; and with HEAPPROF_UNWIND=libunwind, libunwind's
-# thread-local block was malloc'ed at the first walk.  Each unwinder is run.
+# harder to the end; and libunwind's thread-local block was malloc'ed at the
+# first walk (HEAPPROF_UNWIND=libunwind) or at the first stack cfi.c hands
+# to libunwind (the "signal" runs allocate in a signal handler one time in
+# eight, so those stacks cross a signal frame).  Each unwinder is run.
 # The profiler's own allocations at start-up (dlopen of libunwind, a
 # thread's first-allocation stack bounds) are allowed: they are the same
 # every run, so profiled runs agree with each other, not with plain.
@@ -28,16 +30,19 @@ else
 	not_ok "heaplayout: two plain runs give the same digest" "$(cat "$T/plain.out" "$T/plain2.out")"
 fi
 
-for mode in default rate-65536 libunwind-65536 fp-65536; do
+for mode in default rate-65536 libunwind-65536 fp-65536 signal signal-65536; do
+	args=
 	case $mode in
 	default) set -- ;;
 	rate-65536) set -- HEAPPROF_RATE=65536 ;;
 	libunwind-65536) set -- HEAPPROF_RATE=65536 HEAPPROF_UNWIND=libunwind ;;
 	fp-65536) set -- HEAPPROF_RATE=65536 HEAPPROF_UNWIND=fp ;;
+	signal) set -- ; args="300000 signal" ;;
+	signal-65536) set -- HEAPPROF_RATE=65536; args="300000 signal" ;;
 	esac
 	digests=""
 	for i in 1 2 3 4 5 6; do
-		preload "$mode.$i" 60 "$@" "$PROGS/heaplayout"
+		preload "$mode.$i" 60 "$@" "$PROGS/heaplayout" $args
 		digests="$digests$(cat "$T/$mode.$i.out")
 "
 	done

@@ -16,11 +16,17 @@
  * (the first sample's pthread_getattr_np once did, and left glibc's heap
  * slower to the end in about one run in eight).
  *
- * usage: heaplayout [STEPS]; prints "digest <hex> blocks <n>", exit 0.
+ * With "signal" as second argument one malloc in eight is made from a
+ * SIGUSR1 handler (raise), so those samples' stacks cross a signal frame,
+ * which cfi.c hands to libunwind.
+ *
+ * usage: heaplayout [STEPS [signal]]; prints "digest <hex> blocks <n>", exit 0.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SLOTS 1024
 
@@ -60,13 +66,36 @@ static size_t size(void)
 	return next() % 16 == 0 ? 1 + next() % 16384 : 1 + next() % 4096;
 }
 
+/* malloc from a signal handler, raised synchronously (so never inside
+ * the allocator): what the handler allocates, and where it went. */
+static size_t handler_n;
+static char *handler_p;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handler_p = malloc(handler_n);
+}
+
+static char *alloc(size_t n, int in_handler)
+{
+	if (!in_handler)
+		return malloc(n);
+	handler_n = n;
+	raise(SIGUSR1);
+	return handler_p;
+}
+
 int main(int argc, char **argv)
 {
 	long steps = argc > 1 ? atol(argv[1]) : 300000;
+	int with_signals = argc > 2 && strcmp(argv[2], "signal") == 0;
+	if (with_signals)
+		signal(SIGUSR1, on_usr1);
 	for (long i = 0; i < steps; i++) {
 		uint32_t k = next() % SLOTS;
 		if (!hl.slot[k]) {
-			seen(hl.slot[k] = malloc(size()));
+			seen(hl.slot[k] = alloc(size(), with_signals && k % 8 == 0));
 		} else if (next() % 4 == 0) {
 			seen(hl.slot[k] = realloc(hl.slot[k], size()));
 		} else {
