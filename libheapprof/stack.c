@@ -172,6 +172,12 @@ static int stack_bounds(void)
 	return stack_hi > stack_lo ? 0 : -1;
 }
 
+/* The x86-64 ABI's entry to a module's thread-local block (ld.so). */
+typedef struct {
+	unsigned long ti_module, ti_offset;
+} hp_tls_index;
+extern void *__tls_get_addr(hp_tls_index *ti);
+
 /* Does now, at this thread's first allocation, what would otherwise
  * allocate from the program's heap at its first sample, a random point
  * of the program's own allocations (tests/integration/lib_heaplayout.sh):
@@ -187,12 +193,6 @@ static int stack_bounds(void)
  *    fallback (the block alone is made now, through __tls_get_addr, which
  *    is what libunwind's own code calls).
  * Caller holds the guard. */
-/* The x86-64 ABI's entry to a module's thread-local block (ld.so). */
-typedef struct {
-	unsigned long ti_module, ti_offset;
-} hp_tls_index;
-extern void *__tls_get_addr(hp_tls_index *ti);
-
 void hp_stack_thread_start(void)
 {
 	if (st.mode == HP_UNWIND_CFI || st.mode == HP_UNWIND_FP) {
