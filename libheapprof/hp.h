@@ -269,8 +269,8 @@ struct hp_count {
 	uint64_t allocs;        /* sampled allocations */
 	uint64_t frees;         /* sampled frees */
 };
-/* The hash that keys the stack pcs[0..n): computed before taking the lock,
- * so that the critical section is shorter. */
+/* The hash that keys the stack pcs[0..n): computed once per sample, for
+ * the lock-free hp_stacktab_lookup and, when that misses, under the lock. */
 uint64_t hp_stacktab_hash(const uintptr_t *pcs, int n);
 /* Returns the bucket id (>= 1) for (pcs, size), creating it; hash is
  * hp_stacktab_hash(pcs, n).  The overflow bucket when the stack table is

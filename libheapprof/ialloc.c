@@ -1,10 +1,11 @@
 /*
  * ialloc.c - the profiler's private memory.
  *
- * Tables touched under the profiler's locks on the malloc path must not call malloc:
- * that would recurse into us, and it would put the profiler's memory into
- * the heap it measures.  This is a small size-class allocator on mmap.
- * Callers pass the size back on free, so blocks carry no header.  Requests above 64 KiB get their own mapping.
+ * Tables touched under the profiler's locks on the malloc path must not
+ * call malloc: that would recurse into us, and it would put the profiler's
+ * memory into the heap it measures.  This is a small size-class allocator
+ * on mmap.  Callers pass the size back on free, so blocks carry no header.
+ * Requests above 64 KiB get their own mapping.
  */
 #include "hp.h"
 
