@@ -57,7 +57,6 @@ enum { K_EMPTY, K_STEP, K_END, K_BAD };
 static struct {
 	uint64_t *cache;                /* NCACHE words, hp_ialloc'd at init */
 	unsigned long long subs;        /* dlpi_subs when the cache was last valid (atomic) */
-	unsigned long stats[4];         /* misses by kind, for tests and docs */
 } cf;
 
 /* The rule of a function with a frame pointer, past its prologue:
@@ -727,7 +726,6 @@ static __attribute__((noinline, cold)) uint64_t miss(uintptr_t pc)
 	}
 	if (r == R_RETRY)
 		r = find_rule(w.hdr, pc - 1, &prog_view);
-	__atomic_fetch_add(&cf.stats[R_KIND(r)], 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&cf.cache[slot_of(pc)], (uint64_t)(pc >> CACHE_BITS) << 32 | r, __ATOMIC_RELAXED);
 	return r;
 }
@@ -781,10 +779,4 @@ __attribute__((noinline)) int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo,
 			break;
 	}
 	return n;
-}
-
-void hp_cfi_stats(unsigned long out[4])
-{
-	for (int i = 0; i < 4; i++)
-		out[i] = __atomic_load_n(&cf.stats[i], __ATOMIC_RELAXED);
 }

@@ -47,7 +47,6 @@ int hp_boot_owns(const void *p);       /* p came from the bootstrap arena */
 int hp_boot_ready(void);               /* the real functions are resolved */
 void hp_boot_register(const void *p);  /* core.c: remember a bootstrap block */
 size_t hp_usable_size(void *p);        /* real malloc_usable_size, arena-aware */
-void hp_real_free(void *p);
 /* libc's pthread_create, for the profiler's own threads (not the wrapper). */
 int hp_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 
@@ -237,7 +236,6 @@ int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does eve
  * bounds every stack read (this thread's stack). */
 int hp_cfi_walk(uintptr_t *pcs, int max, uintptr_t lo, uintptr_t hi, uintptr_t cut_lo, uintptr_t cut_hi,
 		const struct hp_frame *from);
-void hp_cfi_stats(unsigned long out[4]);     /* rules found: empty, step, end, unsupported */
 
 /* ---- ialloc.c: the profiler's own memory, from mmap, never from malloc ---- */
 void *hp_ialloc(size_t size);               /* zeroed; NULL on failure */

@@ -270,11 +270,6 @@ size_t hp_usable_size(void *p)
 	return real.malloc_usable_size(p);
 }
 
-void hp_real_free(void *p)
-{
-	real.free(p);
-}
-
 /* ---- the fast paths ---- */
 
 /* The slow halves take the program's frame where they start: the fast
