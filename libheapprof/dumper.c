@@ -4,9 +4,14 @@
  *
  * A signal handler may not lock or allocate, and the signal can land while
  * the interrupted thread holds our lock or is inside malloc, so the handler
- * only writes one byte into a pipe.  The dumper thread, created with every
- * signal blocked and its recursion guard set for life, reads the pipe (or
- * times out for periodic work) and does the dump.  Dumps are serialized by
+ * only counts the signal in dm.wake and wakes the futex on it.  The dumper
+ * thread, created with every signal blocked and its recursion guard set for
+ * life, waits on that futex (or times out for periodic work) and does the
+ * dump.  A futex, not a pipe: a pipe's two descriptors would sit in the
+ * program's fd table, where they change the numbers its open() returns,
+ * and a program that closes every fd above 2 and reopens its own files
+ * would have the dumper read its input and the handler write into its
+ * output (tests/progs/fds.c).  Dumps are serialized by
  * dm.busy, which the exit hook also takes, so the process never exits
  * halfway through writing a file.
  *
@@ -23,7 +28,7 @@
  * waiting in read() or poll() that a user wants to dump) it may: that
  * thread holds none of the locks pthread_create takes and is not inside
  * malloc (may_start_here).  Anywhere else the handler leaves the start to
- * the thread's next allocation, and the byte waits in the pipe.
+ * the thread's next allocation, and the count waits in dm.wake.
  *
  * The program keeps control of its signals: our handler is installed only
  * if the signal still has its default action at init, with SA_RESTART so a
@@ -33,9 +38,8 @@
 #include "hp.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
-#include <poll.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,7 +53,9 @@
 int hp_dumper_needed;
 
 static struct {
-	int fd[2];              /* wake pipe: the signal handler writes here */
+	int armed;              /* signal and periodic dumps are set up (hp_dumper_start) */
+	uint32_t wake;          /* dump signals received; the futex the dumper waits on */
+	uint32_t served;        /* the count the dumper last acted on (its own) */
 	int running;
 	pthread_t thread;
 	pthread_mutex_t busy;   /* held while a dump is being written */
@@ -65,7 +71,7 @@ static struct {
 	uintptr_t rtld_lo, rtld_hi;     /* ld.so's: no thread is started from inside it */
 	int starting;           /* a start_thread is under way (claimed with a CAS) */
 	int forked_single;      /* a forked child: one thread, whatever glibc's flag says */
-} dm = { .fd = { -1, -1 }, .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
+} dm = { .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
 	 .peak_mark = 1.0 };
 
 static void start_thread(void);
@@ -134,10 +140,10 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	(void)si;
 	int e = errno;
-	if (dm.fd[1] >= 0)
-		/* the raw call: write() is a cancellation point, and this
-		 * handler must not be one (EAGAIN: a dump is already pending) */
-		(void)!syscall(SYS_write, dm.fd[1], "s", 1);
+	if (dm.armed) {
+		__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
 	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE)) {
 		if (may_start_here(ucv)) {
 			int g = hp_guard_enter();
@@ -214,7 +220,7 @@ static void *dumper_main(void *arg)
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	for (;;) {
-		int64_t now = hp_mono_ns(), wake = INT64_MAX;
+		int64_t now = hp_mono_ns(), due = INT64_MAX;
 		if (hp_cfg.interval && dm.next_interval <= now) {
 			signal_dump();
 			dm.next_interval = now + secs(hp_cfg.interval);
@@ -223,21 +229,24 @@ static void *dumper_main(void *arg)
 			hp_trace_tick();
 			dm.next_tick = now + secs(hp_cfg.trace_interval);
 		}
-		if (hp_cfg.interval && dm.next_interval < wake)
-			wake = dm.next_interval;
-		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < wake)
-			wake = dm.next_tick;
-		int timeout = wake == INT64_MAX ? -1 : (int)((wake - now) / 1000000 + 1);
-		struct pollfd pfd = { .fd = dm.fd[0], .events = POLLIN };
-		int r = poll(&pfd, 1, timeout);
-		if (r < 0 && errno != EINTR)
-			return NULL;
-		if (r <= 0)
+		if (hp_cfg.interval && dm.next_interval < due)
+			due = dm.next_interval;
+		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < due)
+			due = dm.next_tick;
+		uint32_t w = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
+		if (w != dm.served) {
+			dm.served = w;  /* several signals while busy make one dump */
+			signal_dump();
 			continue;
-		char cmd[64];
-		ssize_t n = read(dm.fd[0], cmd, sizeof cmd);
-		if (n > 0)
-			signal_dump();  /* several signals while busy make one dump */
+		}
+		struct timespec ts = { (due - now) / 1000000000, (due - now) % 1000000000 };
+		/* Back at a wake, at the timeout, or at once when a signal came
+		 * after the load (EAGAIN); the loop looks again each time. */
+		if (syscall(SYS_futex, &dm.wake, FUTEX_WAIT_PRIVATE, w, due == INT64_MAX ? NULL : &ts, NULL, 0) != 0 &&
+		    errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+			hp_warn("the dumper thread cannot wait: signal and periodic dumps are off");
+			return NULL;
+		}
 	}
 }
 
@@ -308,10 +317,7 @@ void hp_dumper_start(void)
 {
 	if (!hp_cfg.rate || (!hp_cfg.signal && !needs_thread_now()))
 		return;
-	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
-		hp_warn("cannot create the dumper pipe: signal and periodic dumps are off");
-		return;
-	}
+	dm.armed = 1;
 	int64_t now = hp_mono_ns();
 	dm.next_interval = now + secs(hp_cfg.interval);
 	dm.next_tick = now + secs(hp_cfg.trace_interval);
@@ -338,7 +344,7 @@ void hp_dumper_start(void)
 void hp_dumper_program_threaded(void)
 {
 	dm.forked_single = 0;
-	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || dm.fd[1] < 0 || !hp_g.ready)
+	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || !dm.armed || !hp_g.ready)
 		return;
 	/* Here, in the thread that created one, before pthread_create
 	 * returns to the program: the program cannot fork halfway through. */
@@ -347,10 +353,10 @@ void hp_dumper_program_threaded(void)
 	hp_guard_leave(g);
 }
 
-/* A forked child has our handler and pipe but no thread: give it a pipe of
- * its own at once (or a signal to the child would wake the parent's
- * dumper).  A thread for periodic work starts on its next slow-path event,
- * outside the atfork handler; for signals, as in any process (above). */
+/* A forked child has our handler but no thread.  Signals the parent had
+ * not served yet are the parent's: the child's count starts from there.
+ * A thread for periodic work starts on its next slow-path event, outside
+ * the atfork handler; for signals, as in any process (above). */
 void hp_dumper_atfork_child(void)
 {
 	pthread_mutex_init(&dm.busy, NULL);
@@ -362,14 +368,10 @@ void hp_dumper_atfork_child(void)
 	 * multi-threaded parent; the child has one thread all the same. */
 	dm.forked_single = 1;
 	hp_dumper_needed = 0;
-	if (dm.fd[1] < 0)
+	if (!dm.armed)
 		return;
-	close(dm.fd[0]);
-	close(dm.fd[1]);
-	if (pipe2(dm.fd, O_NONBLOCK | O_CLOEXEC) != 0)
-		dm.fd[0] = dm.fd[1] = -1;
-	else
-		hp_dumper_needed = needs_thread_now();
+	dm.served = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
+	hp_dumper_needed = needs_thread_now();
 }
 
 /* caller: the return address of the allocator call that led here, or 0.
@@ -381,7 +383,7 @@ void hp_dumper_lazy_start(uintptr_t caller)
 	if (caller && caller >= dm.rtld_lo && caller < dm.rtld_hi)
 		return;
 	if (__atomic_exchange_n(&hp_dumper_needed, 0, __ATOMIC_ACQ_REL) &&
-	    !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) && dm.fd[0] >= 0) {
+	    !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) && dm.armed) {
 		int g = hp_guard_enter();
 		start_thread();
 		hp_guard_leave(g);

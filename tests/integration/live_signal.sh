@@ -14,12 +14,15 @@
 #     SIGUSR2 alone (its disposition stays default, checked in /proc);
 #   - a program that installs its own SIGUSR2 handler keeps it: its handler
 #     sees every signal and no profile is written;
-#   - a program started with SIGUSR2 ignored keeps ignoring it.
+#   - a program started with SIGUSR2 ignored keeps ignoring it;
+#   - a program that closed every fd above 2 and reopened its own files
+#     at 3 and 4 (tests/progs/fds.c) still gets its signal dump, and the
+#     profiler neither reads from nor writes to those files.
 # Every wait is bounded; a hang is a failure.
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs live_ctl
+need_progs live_ctl fds
 
 CTL=$PROGS/live_ctl
 SIGUSR1=10
@@ -193,6 +196,19 @@ if [ "$ign" = 1 ] && [ "$(rc ign)" = 0 ] && [ "$(ls "$d")" = "i.$pid.1.pb.gz" ];
 else
 	not_ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed" \
 		"SigIgn=$ign files: $(ls "$d")" "$(show ign)"
+fi
+
+# ---- a daemon that closed every fd and reopened its own ----
+d=$T/fds
+mkdir -p "$d"
+preload fds 30 HEAPPROF_OUT="$d/f.%p.%n.pb.gz" "$PROGS/fds" signal
+files=$(cd "$d" && ls | sed 's/^f\.[0-9]*\./f./' | tr '\n' ' ')
+if [ "$(rc fds)" = 0 ] && ! grep -q FAIL "$T/fds.out" && [ "$files" = "f.1.pb.gz f.2.pb.gz " ] &&
+	bad=$($PP check "$d"/*.pb.gz); then
+	ok "after the program closed every fd and reopened its own: its files untouched, signal dump and exit dump written"
+else
+	not_ok "after the program closed every fd and reopened its own: its files untouched, signal dump and exit dump written" \
+		"files: $files $bad" "$(show fds)"
 fi
 
 exit $FAILED
