@@ -108,6 +108,8 @@ static int per_thread_cache(void)
 	return 1;
 }
 
+static int stack_bounds(void);
+
 int hp_stack_init(void)
 {
 	static const char *const news[] = {
@@ -134,6 +136,13 @@ int hp_stack_init(void)
 	st.as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
 	if (st.mode == HP_UNWIND_LIBUNWIND)
 		per_thread_cache();
+	/* The initialising thread's bounds now, not at its first allocation:
+	 * for the main thread pthread_getattr_np opens /proc/self/maps, and a
+	 * program may by then run under a seccomp filter that kills on open
+	 * (set up at the top of main, before its first malloc).  Init runs
+	 * before main, from our constructor if not earlier. */
+	if (st.mode != HP_UNWIND_LIBUNWIND)
+		stack_bounds();
 	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
