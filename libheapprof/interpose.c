@@ -101,9 +101,35 @@ static size_t boot_size(const void *p)
 	return n;
 }
 
-static void *must_sym(const char *name)
+/* glibc's libc_malloc_debug.so (MALLOC_CHECK_, mtrace, mcheck), preloaded
+ * after us, defines malloc and the rest only under hidden, non-default
+ * versions, which dlsym skips: it would hand us libc's own malloc and
+ * switch the program's malloc checking off without a word.  dlvsym finds
+ * them, but must not be used otherwise: it skips an allocator whose
+ * symbols carry no version (jemalloc, tcmalloc), and would take libc's
+ * from under it.  So the versioned lookup is used only when the plain one
+ * found libc's malloc itself and the versioned one something else. */
+#if defined(__x86_64__) && defined(__GLIBC__)
+#define HP_VER_BASE "GLIBC_2.2.5"
+#define HP_VER_ALIGNED "GLIBC_2.16"
+#else
+#define HP_VER_BASE NULL
+#define HP_VER_ALIGNED NULL
+#endif
+static int hidden_next;
+
+static void *must_sym(const char *name, const char *ver)
 {
-	return dlsym(RTLD_NEXT, name);
+	void *p = hidden_next && ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
+	return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+static void find_hidden_next(void *plain_malloc)
+{
+	if (!HP_VER_BASE)
+		return;
+	void *v = dlvsym(RTLD_NEXT, "malloc", HP_VER_BASE);
+	hidden_next = v && v != plain_malloc && plain_malloc == dlsym(RTLD_NEXT, "__libc_malloc");
 }
 
 /* Resolves every pointer at once.  Returns 1 when the real functions can be
@@ -123,17 +149,18 @@ static int boot_resolve(void)
 	}
 	boot_resolving = 1;
 	struct hp_real r;
-	r.malloc = must_sym("malloc");
-	r.free = must_sym("free");
-	r.calloc = must_sym("calloc");
-	r.realloc = must_sym("realloc");
-	r.posix_memalign = must_sym("posix_memalign");
-	r.aligned_alloc = must_sym("aligned_alloc");
-	r.memalign = must_sym("memalign");
-	r.valloc = must_sym("valloc");
-	r.pvalloc = must_sym("pvalloc");
-	r.malloc_usable_size = must_sym("malloc_usable_size");
-	r.pthread_create = must_sym("pthread_create");
+	find_hidden_next(dlsym(RTLD_NEXT, "malloc"));
+	r.malloc = must_sym("malloc", HP_VER_BASE);
+	r.free = must_sym("free", HP_VER_BASE);
+	r.calloc = must_sym("calloc", HP_VER_BASE);
+	r.realloc = must_sym("realloc", HP_VER_BASE);
+	r.posix_memalign = must_sym("posix_memalign", HP_VER_BASE);
+	r.aligned_alloc = must_sym("aligned_alloc", HP_VER_ALIGNED);
+	r.memalign = must_sym("memalign", HP_VER_BASE);
+	r.valloc = must_sym("valloc", HP_VER_BASE);
+	r.pvalloc = must_sym("pvalloc", HP_VER_BASE);
+	r.malloc_usable_size = must_sym("malloc_usable_size", HP_VER_BASE);
+	r.pthread_create = must_sym("pthread_create", NULL);
 	boot_resolving = 0;
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc) {
 		static const char msg[] = "heapprof: cannot find the real malloc\n";
