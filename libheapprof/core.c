@@ -323,7 +323,7 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const 
 		return q;
 	}
 	int counting = hp_g.tracing && !t->guard;
-	size_t old_usable = counting ? hp_usable_size(p) : 0;
+	size_t old_usable = counting ? hp_usable_size_to_free(p) : 0;
 	uint32_t b = detach(p);
 	void *q = realfn(p, n);
 	if (!q && n != 0) {

@@ -117,6 +117,7 @@ static size_t boot_size(const void *p)
 #define HP_VER_ALIGNED NULL
 #endif
 static int hidden_next;
+static int next_is_libc;        /* the next allocator is libc's own malloc */
 
 static void *must_sym(const char *name, const char *ver)
 {
@@ -129,7 +130,9 @@ static void find_hidden_next(void *plain_malloc)
 	if (!HP_VER_BASE)
 		return;
 	void *v = dlvsym(RTLD_NEXT, "malloc", HP_VER_BASE);
-	hidden_next = v && v != plain_malloc && plain_malloc == dlsym(RTLD_NEXT, "__libc_malloc");
+	next_is_libc = plain_malloc == dlsym(RTLD_NEXT, "__libc_malloc");
+	hidden_next = v && v != plain_malloc && next_is_libc;
+	next_is_libc = next_is_libc && !hidden_next;
 }
 
 /* Resolves every pointer at once.  Returns 1 when the real functions can be
@@ -295,6 +298,25 @@ size_t hp_usable_size(void *p)
 	if (hp_boot_owns(p))
 		return boot_size(p);
 	return real.malloc_usable_size(p);
+}
+
+/* The same for a block the program is about to free or realloc, which may
+ * be a bad pointer: a double free, a free of a pointer glibc never gave
+ * out.  glibc's malloc_usable_size also reads the next chunk's header,
+ * which for a block already merged into the top chunk lies past the end
+ * of the heap: the program died of SIGSEGV in our call instead of glibc's
+ * "double free or corruption" abort in its free.  So for glibc's malloc
+ * only the block's own size word is read (what free reads first too), and
+ * its usable size worked out as glibc's musable does for a block in use:
+ * the chunk size less 8, or less 16 for an mmapped chunk (bit 1). */
+size_t hp_usable_size_to_free(void *p)
+{
+	if (!p || hp_boot_owns(p) || !next_is_libc)
+		return hp_usable_size(p);
+	size_t head;
+	memcpy(&head, (const unsigned char *)p - sizeof head, sizeof head);
+	size_t size = head & ~(size_t)7, hdr = head & 2 ? 2 * sizeof head : sizeof head;
+	return size > hdr ? size - hdr : 0;
 }
 
 /* ---- the fast paths ---- */

@@ -99,7 +99,7 @@ void hp_trace_free_size(struct hp_thread *t, size_t usable)
 
 void hp_trace_free(struct hp_thread *t, void *p)
 {
-	hp_trace_free_size(t, hp_usable_size(p));
+	hp_trace_free_size(t, hp_usable_size_to_free(p));
 }
 
 static void stats_read(struct heapprof_stats *st);
