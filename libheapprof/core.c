@@ -430,6 +430,7 @@ static void unfollow(void)
 static void init_once(void)
 {
 	int g = hp_guard_enter();
+	hp_boot_serve(1);
 	hp_interpose_resolve();
 	hp_config_load();
 	if (!hp_cfg.follow)
@@ -451,6 +452,7 @@ static void init_once(void)
 	__atomic_store_n(&hp_g.ready, 1, __ATOMIC_RELEASE);
 	hp_dumper_start();
 	hp_http_start();
+	hp_boot_serve(0);
 	hp_guard_leave(g);
 }
 

@@ -46,6 +46,7 @@ void hp_interpose_resolve(void);
 int hp_boot_owns(const void *p);       /* p came from the bootstrap arena */
 int hp_boot_ready(void);               /* the real functions are resolved */
 void hp_boot_register(const void *p);  /* core.c: remember a bootstrap block */
+void hp_boot_serve(int on);            /* 1: this thread's allocations come from the arena (hp_init) */
 size_t hp_usable_size(void *p);        /* real malloc_usable_size, arena-aware */
 size_t hp_usable_size_to_free(void *p); /* the same, safe on a bad pointer passed to free */
 /* libc's pthread_create, for the profiler's own threads (not the wrapper). */

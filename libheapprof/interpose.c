@@ -61,27 +61,57 @@ static struct hp_real real = {
 
 /* ---- bootstrap: resolving the real functions ---- */
 
-/* Enough for dlsym's own needs on any glibc we know of (2.36 needs none). */
+/* Enough for dlsym's own needs on any glibc we know of (2.36 needs none),
+ * and for what hp_init allocates (about 10 KiB: loading libunwind, the main
+ * thread's stack bounds, the dumper thread's DTV).  Pages never touched
+ * cost nothing. */
 static struct {
-	_Alignas(16) unsigned char mem[16384];
+	_Alignas(16) unsigned char mem[65536];
 	size_t used;
 	atomic_int state;       /* 0 unresolved, 1 resolving, 2 resolved */
 } boot;
 static HP_TLS int boot_resolving;
+static HP_TLS int boot_serving;         /* this thread runs hp_init (hp_boot_serve) */
 
-static void *boot_arena_alloc(size_t n)
+/* A block of the arena, or NULL when it is full. */
+static void *boot_arena_take(size_t n)
 {
-	size_t need = ((n + 15) & ~(size_t)15) + 16;
-	size_t at = __atomic_fetch_add(&boot.used, need, __ATOMIC_RELAXED);
-	if (n > sizeof boot.mem || at + need > sizeof boot.mem) {
-		static const char msg[] = "heapprof: bootstrap arena exhausted\n";
-		(void)!write(2, msg, sizeof msg - 1);
-		return NULL;    /* the caller sees ENOMEM; better than abort() */
-	}
+	size_t need = ((n + 15) & ~(size_t)15) + 16, at = __atomic_load_n(&boot.used, __ATOMIC_RELAXED);
+	do {
+		if (n > sizeof boot.mem || at + need > sizeof boot.mem)
+			return NULL;
+	} while (!__atomic_compare_exchange_n(&boot.used, &at, at + need, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	unsigned char *p = boot.mem + at + 16;
 	memcpy(p - 16, &n, sizeof n);
 	hp_boot_register(p);
 	return p;
+}
+
+static void *boot_arena_alloc(size_t n)
+{
+	void *p = boot_arena_take(n);
+	if (!p) {
+		static const char msg[] = "heapprof: bootstrap arena exhausted\n";
+		(void)!write(2, msg, sizeof msg - 1);
+	}
+	return p;       /* NULL: the caller sees ENOMEM; better than abort() */
+}
+
+/* While hp_init runs, what it allocates (through libc: dlopen, stdio,
+ * pthread_create) comes from the arena, not from the program's heap: made
+ * there, those blocks and the ones they free again stayed in the heap the
+ * program starts main with, where mallinfo2() saw 4.8 KiB in use, the first
+ * small mallocs returned recycled chunks with old pointers in them instead
+ * of fresh zeroed memory, and MALLOC_PERTURB_ did not fill those. */
+void hp_boot_serve(int on)
+{
+	boot_serving = on;
+}
+
+static void *serve(size_t n)
+{
+	void *p = boot_arena_take(n);
+	return p ? p : real.malloc(n);
 }
 
 int hp_boot_ready(void)
@@ -329,7 +359,7 @@ static HP_COLD void *malloc_slow(size_t n)
 {
 	struct hp_frame f;
 	HP_FRAME_HERE(f);
-	void *p = real.malloc(n);
+	void *p = HP_UNLIKELY(boot_serving) ? serve(n) : real.malloc(n);
 	hp_alloc_slow(p, n, &f);
 	return p;
 }
@@ -345,7 +375,11 @@ static HP_COLD void *calloc_slow(size_t n, size_t m, size_t t)
 {
 	struct hp_frame f;
 	HP_FRAME_HERE(f);
-	void *p = real.calloc(n, m);
+	void *p;
+	if (HP_UNLIKELY(boot_serving) && t != SIZE_MAX && (p = boot_arena_take(t)))
+		;               /* static memory never handed out before: zero */
+	else
+		p = real.calloc(n, m);
 	hp_alloc_slow(p, t, &f);        /* an overflowing t fails: no sample */
 	return p;
 }
@@ -375,7 +409,7 @@ static HP_COLD void *realloc_slow(void *p, size_t n)
 	HP_FRAME_HERE(f);
 	if (hp_livetab_maybe(p))
 		return hp_realloc_slow(p, n, real.realloc, &f);
-	void *q = real.realloc(p, n);
+	void *q = HP_UNLIKELY(boot_serving) && !p ? serve(n) : real.realloc(p, n);
 	if (q)
 		hp_alloc_slow(q, n, &f);
 	return q;

@@ -136,13 +136,14 @@ int hp_stack_init(void)
 	st.as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
 	if (st.mode == HP_UNWIND_LIBUNWIND)
 		per_thread_cache();
-	/* The initialising thread's bounds now, not at its first allocation:
+	/* The initialising thread's start now, not at its first allocation:
 	 * for the main thread pthread_getattr_np opens /proc/self/maps, and a
 	 * program may by then run under a seccomp filter that kills on open
 	 * (set up at the top of main, before its first malloc).  Init runs
-	 * before main, from our constructor if not earlier. */
-	if (st.mode != HP_UNWIND_LIBUNWIND)
-		stack_bounds();
+	 * before main, from our constructor if not earlier, and its blocks
+	 * come from the bootstrap arena (interpose.c), so the program's heap
+	 * is at main as it would be without us. */
+	hp_stack_thread_start();
 	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
