@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -875,6 +876,24 @@ static int http_oldest_reader(void)
 	return best;
 }
 
+/* Moves the listening socket to the top of the program's fd range, out of
+ * the numbers its open() hands out first: taken lowest, it was fd 3 in
+ * every program, or fd 2 in one started with stderr closed, where the
+ * program's (or our) next write to stderr raised SIGPIPE. */
+static int http_fd_high(int fd)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 64)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur - 32));
+	if (hi < 0)
+		hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
+}
+
 /* Whether hs.lfd is still our listening socket.  A program that closes
  * every descriptor it did not open (daemons do) takes it away, and the
  * number may then name one of the program's own files or sockets: never
@@ -1127,6 +1146,8 @@ void hp_http_start(void)
 	int want_port0 = (ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 			  : ((struct sockaddr_in *)&ss)->sin_port) == 0;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0)
+		fd = http_fd_high(fd);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0 ||
@@ -1173,7 +1194,8 @@ void hp_http_start(void)
 
 /* The child of fork() has no server thread and does not serve: close its
  * copy of the listening socket (or the port would stay bound, unserved,
- * after the parent is gone).  Connection sockets the parent was using are
+ * after the parent is gone), if the number still names it: the program
+ * may have closed it and opened a file of its own there.  Connection sockets the parent was using are
  * left alone: the thread may have been changing that table at the fork, so
  * its descriptor numbers cannot be trusted here, and the parent ends each
  * connection with shutdown(2), which a copy does not delay. */
@@ -1183,7 +1205,7 @@ void hp_http_atfork_child(void)
 	if (!hs.running)
 		return;
 	hs.running = 0;
-	if (fd >= 0)
+	if (fd >= 0 && http_ours())
 		close(fd);
 	hs.lfd = -1;
 	memset(hs.conn, 0, sizeof hs.conn);     /* the buffers are leaked, not freed */

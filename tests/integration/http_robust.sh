@@ -9,11 +9,14 @@
 # 127.0.0.1 only.  Then the process lifecycle: exit is not held up by
 # busy clients; a forked child does not keep the port; a taken port, a bad
 # HEAPPROF_HTTP and HEAPPROF_RATE=0 each give one warning and leave the
-# program running normally.
+# program running normally.  And the program's descriptors: the socket is
+# kept at the top of the fd range, so the program's open() numbers are
+# unchanged and a program started with stderr closed is not killed by
+# SIGPIPE when it writes there (tests/progs/fds.c).
 . "$(dirname "$0")/http_common.sh"
 
 need_lib
-need_progs httpserve
+need_progs httpserve fds
 
 http_start main HEAPPROF_RATE=1 big
 if [ -z "$ADDR" ]; then
@@ -73,5 +76,21 @@ for v in "HEAPPROF_HTTP=nonsense" "HEAPPROF_HTTP=127.0.0.1:99999" "HEAPPROF_HTTP
 		ok "$v: one warning, exit status kept"
 	else
 		not_ok "$v: one warning, exit status kept" "$(show bad)"
+	fi
+done
+
+# The program's descriptors (tests/progs/fds.c): the same fds open, the
+# same numbers from open(), its files untouched after it closed every fd
+# above 2; and with stderr closed the socket does not become fd 2.
+for mode in plain stderr; do
+	arg=; [ $mode = stderr ] && arg=stderr
+	run "fdsplain.$mode" 30 sh -c '"$0" $1 2>&-' "$PROGS/fds" "$arg"
+	preload "fds.$mode" 30 HEAPPROF_HTTP=127.0.0.1:0 sh -c '"$0" $1 2>&-' "$PROGS/fds" "$arg"
+	what="HEAPPROF_HTTP, fds $mode with stderr closed: same stdout and exit code as without heapprof"
+	if [ "$(rc "fds.$mode")" = "$(rc "fdsplain.$mode")" ] && [ "$(rc "fds.$mode")" = 0 ] &&
+		cmp -s "$T/fdsplain.$mode.out" "$T/fds.$mode.out"; then
+		ok "$what"
+	else
+		not_ok "$what" "$(show "fds.$mode")" "$(diff "$T/fdsplain.$mode.out" "$T/fds.$mode.out" | head -8)"
 	fi
 done

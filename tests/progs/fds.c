@@ -13,12 +13,17 @@
  *     up short);
  *   - with `fds signal` (only run preloaded: SIGUSR2's default action kills
  *     the process), a dump-signal handler that wrote to "its" fd would
- *     write into the program's output file.
+ *     write into the program's output file;
+ *   - with `fds stderr`, run with stderr closed: the program also writes a
+ *     line to stderr, which fails quietly without the profiler; had the
+ *     profiler's socket (HEAPPROF_HTTP) taken fd 2, SIGPIPE would kill it.
+ * Only fds below 256 are listed: where a profiler keeps a descriptor it
+ * must (HEAPPROF_HTTP's socket), it keeps it at the top of the range.
  * A thread is started and joined after the reopen, since that is when a
  * profiler's background thread would start, and the program then waits a
  * little so that such a thread has time to do its damage.
  *
- * usage: fds [signal]; exit code 0 when every check holds.
+ * usage: fds [signal|stderr]; exit code 0 when every check holds.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -47,7 +52,7 @@ static void check(int cond, const char *what)
 static void print_open_fds(const char *when)
 {
 	DIR *d = opendir("/proc/self/fd");
-	char seen[1024] = { 0 };
+	char seen[256] = { 0 };
 	if (!d) {
 		printf("%s: /proc/self/fd unreadable\n", when);
 		return;
@@ -88,6 +93,7 @@ static void pause_ms(long ms)
 int main(int argc, char **argv)
 {
 	int do_signal = argc > 1 && !strcmp(argv[1], "signal");
+	int do_stderr = argc > 1 && !strcmp(argv[1], "stderr");
 	char in_path[] = "/tmp/heapprof-fds-in-XXXXXX", out_path[] = "/tmp/heapprof-fds-out-XXXXXX";
 	unsigned char data[DATA], back[DATA + 64];
 
@@ -131,6 +137,10 @@ int main(int argc, char **argv)
 	struct stat sb;
 	check(stat(out_path, &sb) == 0 && sb.st_size == (off_t)(sizeof msg - 1),
 	      "the output file holds the program's bytes and nothing else");
+	if (do_stderr) {
+		fprintf(stderr, "fds: a line for stderr\n");
+		fflush(stderr);
+	}
 	print_open_fds("open at end");
 
 	unlink(in_path);
