@@ -282,8 +282,9 @@ static void start_thread(void)
  * pays nothing more for one. */
 static int needs_thread_now(void)
 {
+	int threaded = !__libc_single_threaded && !dm.forked_single;
 	return hp_cfg.rate && (hp_cfg.interval || (hp_cfg.trace && hp_cfg.trace_interval) ||
-			       (hp_cfg.signal && (!__libc_single_threaded || hp_cfg.http)));
+			       (hp_cfg.signal && (threaded || hp_cfg.http)));
 }
 
 static void exec_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)

@@ -8,6 +8,10 @@
  * up to WAIT_S seconds for its own signal dump DIR/f.PID.1.pb.gz to appear (the
  * child must get a dumper thread of its own: the parent's does not exist
  * in the child), then leaves with exit(0), which writes DIR/f.PID.2.pb.gz.
+ * A forked child has one thread, as any single-threaded program heapprof
+ * gives it no dumper thread before it needs one, and a signal that lands
+ * outside a blocking system call is answered at its next allocation: the
+ * wait loop allocates a little (child_tick).
  * The parent waits at most CHILD_WAIT_S seconds for each child; a child
  * that does not finish is reported "hung" and killed, so a deadlock shows
  * in stdout instead of stopping the test.
@@ -56,6 +60,11 @@ static void child_keep(void)
 		keep[i] = malloc(1000);
 }
 
+static void child_tick(void)
+{
+	free(malloc(8));
+}
+
 static int child_main(const char *dir, int wait_s)
 {
 	char path[4096];
@@ -66,6 +75,7 @@ static int child_main(const char *dir, int wait_s)
 	for (int i = 0; i < wait_s * 100; i++) {
 		if (stat(path, &st) == 0)
 			exit(0);
+		child_tick();
 		usleep(10000);
 	}
 	exit(7);        /* no signal dump */
