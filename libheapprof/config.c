@@ -150,6 +150,54 @@ void hp_config_load(void)
 	}
 }
 
+/* Writes all of buf to fd, for everything heapprof writes on a program's
+ * thread: warnings, HEAPTRACE lines and the leak report on stderr, the
+ * exit profile.  The write must not raise a signal in the program:
+ * SIGPIPE when its stderr is a pipe nobody reads any more, SIGXFSZ when
+ * the profile passes its RLIMIT_FSIZE.  Either killed the program where it
+ * would have exited normally.  So both are blocked around the write, and
+ * one that the write raised (pending now, not before) is taken off again;
+ * the write fails with EPIPE or EFBIG instead.  The raw calls: write() and
+ * sigtimedwait() are cancellation points, and this may run inside malloc.
+ * 0, or -errno. */
+int hp_write_all(int fd, const void *buf, size_t n)
+{
+	sigset_t ours, old, before, after;
+	sigemptyset(&ours);
+	sigaddset(&ours, SIGPIPE);
+	sigaddset(&ours, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &ours, &old);
+	sigpending(&before);
+	const char *p = buf;
+	int r = 0;
+	while (n) {
+		long w = syscall(SYS_write, fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -EIO;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (r) {
+		sigpending(&after);
+		static const int sigs[] = { SIGPIPE, SIGXFSZ };
+		for (int i = 0; i < 2; i++) {
+			if (!sigismember(&after, sigs[i]) || sigismember(&before, sigs[i]))
+				continue;
+			sigset_t one;
+			struct timespec zero = { 0, 0 };
+			sigemptyset(&one);
+			sigaddset(&one, sigs[i]);
+			syscall(SYS_rt_sigtimedwait, &one, NULL, &zero, _NSIG / 8);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 /* Warnings: one write(2), errno kept, each distinct (msg, subject) pair at
  * most once.  No lock (a forked child must never find it held): two threads
  * racing on the same new warning may both print it, which is harmless. */
@@ -181,9 +229,7 @@ void hp_warn2(const char *msg, const char *subject)
 		memcpy(buf + len, parts[i], l);
 		len += l;
 	}
-	/* the raw call: write() is a cancellation point, and a warning may
-	 * come from inside malloc */
-	(void)!syscall(SYS_write, 2, buf, len);
+	hp_write_all(2, buf, len);
 out:
 	errno = e;
 }

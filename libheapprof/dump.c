@@ -100,21 +100,6 @@ int hp_dump_build(struct hp_buf *out, int alloc_default)
 	return r;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes data to path through path.tmp.PID and rename(2).  0 or -errno. */
 int hp_dump_write_file(const char *path, const uint8_t *data, size_t len)
 {
@@ -124,7 +109,7 @@ int hp_dump_write_file(const char *path, const uint8_t *data, size_t len)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	int r = write_all(fd, data, len);
+	int r = hp_write_all(fd, data, len);
 	if (close(fd) != 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) != 0)

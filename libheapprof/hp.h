@@ -80,6 +80,7 @@ void hp_config_load(void);
 int hp_config_signal(const char *s);   /* "USR2", "SIGUSR2", "12" -> number, -1 if bad */
 /* Writes "heapprof: <msg>\n" to stderr with one write(2); keeps errno.  At most
  * one warning per distinct msg pointer is printed. */
+int hp_write_all(int fd, const void *buf, size_t n);  /* 0 or -errno; raises no SIGPIPE/SIGXFSZ */
 void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
 

@@ -109,7 +109,7 @@ static void http_say(const char *fmt, ...)
 	if (n > (int)sizeof buf - 2)
 		n = (int)sizeof buf - 2;
 	buf[n++] = '\n';
-	(void)!write(2, buf, (size_t)n);
+	hp_write_all(2, buf, (size_t)n);
 	errno = e;
 }
 

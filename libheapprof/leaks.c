@@ -152,12 +152,8 @@ void hp_leaks_report(void)
 	}
 	if (sym)
 		hp_sym_close(sym);
-	for (size_t off = 0; buf && off < len;) {
-		ssize_t w = write(2, buf + off, len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	if (buf)
+		hp_write_all(2, buf, len);
 	free(buf);
 	free(v);
 }

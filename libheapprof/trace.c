@@ -273,14 +273,7 @@ static void trace_line(const char *reason, const char *path)
 	tr.last_mono = now;
 	__atomic_store_n(&tr.goal, goal, __ATOMIC_RELAXED);
 
-	for (size_t off = 0; off < l.n;) {
-		ssize_t w = write(2, l.buf + off, l.n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	hp_write_all(2, l.buf, l.n);
 	pthread_mutex_unlock(&tr.line_lock);
 	errno = e;
 }
