@@ -433,6 +433,7 @@ static void init_once(void)
 	hp_boot_serve(1);
 	hp_interpose_resolve();
 	hp_config_load();
+	hp_dump_init();
 	if (!hp_cfg.follow)
 		unfollow();
 	hp_g.pid = getpid();

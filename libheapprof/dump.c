@@ -166,8 +166,34 @@ int hp_dump_expand(const char *pattern, char *buf, size_t len)
 	return 0;
 }
 
+static char abs_pattern[4096];
+
+/* A relative HEAPPROF_OUT (and the default pattern of signal dumps) is
+ * taken relative to the directory the program started in, as a user who
+ * typed it there means: resolved at each dump, it followed the program's
+ * chdir() and put profiles in its data directory, or failed to.  Kept
+ * relative when getcwd fails or the result is too long. */
+void hp_dump_init(void)
+{
+	const char *pat = hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
+	char cwd[2048];
+	size_t o = 0;
+	abs_pattern[0] = 0;
+	if (pat[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return;
+	for (const char *c = cwd; *c && o + 2 < sizeof abs_pattern; c++) {
+		if (*c == '%')          /* the directory's own % signs are not ours */
+			abs_pattern[o++] = '%';
+		abs_pattern[o++] = *c;
+	}
+	if (snprintf(abs_pattern + o, sizeof abs_pattern - o, "/%s", pat) >= (int)(sizeof abs_pattern - o))
+		abs_pattern[0] = 0;
+}
+
 const char *hp_dump_pattern(void)
 {
+	if (abs_pattern[0])
+		return abs_pattern;
 	return hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
 }
 

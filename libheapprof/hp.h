@@ -344,7 +344,8 @@ int hp_dump_build_from(const struct hp_prof_sample *s, size_t n, int64_t when, i
 		       struct hp_buf *out);
 int hp_dump_write_file(const char *path, const uint8_t *data, size_t len);
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes); /* ialloc'd copy */
-const char *hp_dump_pattern(void);   /* HEAPPROF_OUT or the default pattern */
+void hp_dump_init(void);          /* at init: a relative pattern is taken from the starting directory */
+const char *hp_dump_pattern(void);   /* HEAPPROF_OUT or the default pattern, absolute */
 int hp_dump_next(char *path, size_t len); /* expand the pattern and dump there */
 void hp_dump_atfork_child(void);
 /* Expands pattern (%p pid, %n next sequence number) into buf. */

@@ -10,11 +10,14 @@
 #    and has_functions/filenames/line_numbers, every program location named;
 #  - without HEAPPROF_OUT nothing is written at exit;
 #  - an unwritable HEAPPROF_OUT costs one warning line on stderr and nothing
-#    else: same stdout, same exit code, no file.
+#    else: same stdout, same exit code, no file;
+#  - a relative HEAPPROF_OUT is taken from the directory the program started
+#    in, even after it chdir()s elsewhere (tests/progs/chdir.c), also when
+#    that directory's name holds a % sign.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs known threads
+need_progs known threads chdir
 
 # The pid of a process that runs `env ... known` through exec is $$ of the shell.
 mkdir -p "$T/pid.d"
@@ -76,4 +79,15 @@ if [ ! -e "$T/no" ]; then
 	ok "unwritable HEAPPROF_OUT: nothing created"
 else
 	not_ok "unwritable HEAPPROF_OUT: nothing created" "$(find "$T/no")"
+fi
+
+mkdir -p "$T/cw%n/start" "$T/cw%n/data"
+(cd "$T/cw%n/start" && env LD_PRELOAD="$LIB" HEAPPROF_OUT=p.%p.pb.gz "$PROGS/chdir" "$T/cw%n/data" >"$T/cw.out" 2>"$T/cw.err")
+got_start=$(ls -A "$T/cw%n/start" | sed 's/[0-9][0-9]*/N/')
+got_data=$(ls -A "$T/cw%n/data")
+if [ "$got_start" = p.N.pb.gz ] && [ -z "$got_data" ] && [ ! -s "$T/cw.err" ]; then
+	ok "relative HEAPPROF_OUT after chdir: the profile is in the starting directory"
+else
+	not_ok "relative HEAPPROF_OUT after chdir: the profile is in the starting directory" \
+		"start: $got_start; data: $got_data; stderr: $(cat "$T/cw.err")"
 fi
