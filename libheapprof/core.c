@@ -33,6 +33,7 @@ static struct {
 	pthread_once_t once;
 	pthread_key_t exit_key;
 	int have_key;
+	int live;               /* threads of the program set up and not yet exited (atomic) */
 	int fork_guard;         /* the forking thread's guard, saved by prepare */
 } core = { .once = PTHREAD_ONCE_INIT };
 
@@ -112,7 +113,17 @@ void hp_lock_wait(hp_lock_t *l)
 /* ---- threads ---- */
 
 /* pthread key destructor: the thread is going away; fold its exact counters
- * into the globals and send its later events straight there. */
+ * into the globals and send its later events straight there.
+ *
+ * And count it out.  glibc ends the process when its last thread exits
+ * (main may leave with pthread_exit), and our dumper and HTTP threads are
+ * threads like any other: while they waited, a program whose threads had
+ * all exited never ended, and ignored SIGTERM, which our threads block.
+ * So when the last thread of the program that we set up goes, ours are
+ * stopped and joined first; glibc then ends the process from the program's
+ * own last thread, as it would without us.  A thread that never allocated
+ * was never set up nor counted: if it is still running, the process runs
+ * on without our threads, and only dumps are lost. */
 static void thread_exit(void *arg)
 {
 	(void)arg;
@@ -120,7 +131,24 @@ static void thread_exit(void *arg)
 	int g = hp_guard_enter();
 	hp_trace_flush(t);
 	t->dead = 1;
+	if (t->counted) {
+		t->counted = 0;
+		if (__atomic_sub_fetch(&core.live, 1, __ATOMIC_ACQ_REL) == 0) {
+			hp_http_retire();
+			hp_dumper_retire();
+		}
+	}
 	hp_guard_leave(g);
+}
+
+/* Counts t's thread in core.live, once; the key's destructor counts it
+ * out.  Guard held. */
+static void count_in(struct hp_thread *t)
+{
+	if (!t->counted && core.have_key && pthread_setspecific(core.exit_key, (void *)1) == 0) {
+		t->counted = 1;
+		__atomic_add_fetch(&core.live, 1, __ATOMIC_ACQ_REL);
+	}
 }
 
 static HP_COLD void thread_setup(struct hp_thread *t)
@@ -131,16 +159,14 @@ static HP_COLD void thread_setup(struct hp_thread *t)
 		hp_stack_thread_start();
 		hp_guard_leave(g);
 	}
+	int g = hp_guard_enter();
+	count_in(t);
+	hp_guard_leave(g);
 	if (hp_g.tracing) {
 		/* The gate stays shut so every allocation is counted; sampling
 		 * runs on its own countdown in the slow path. */
 		t->countdown = 0;
 		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
-		if (core.have_key) {
-			int g = hp_guard_enter();
-			pthread_setspecific(core.exit_key, (void *)1);
-			hp_guard_leave(g);
-		}
 	} else {
 		t->countdown = hp_sampler_next(t, hp_cfg.rate);
 	}
@@ -388,6 +414,7 @@ static void fork_child(void)
 	hp_ialloc_atfork_child();
 	hp_modtab_atfork_child();
 	hp_g.pid = getpid();
+	core.live = hp_self.counted;    /* the child's one thread */
 	/* Re-seed, or parent and child would sample alike.  rng 0 and a shut
 	 * gate make the child's next allocation set the thread up afresh in the
 	 * slow path, which also starts the child's dumper thread (not here:
@@ -465,4 +492,9 @@ void hp_init(void)
 __attribute__((constructor)) static void hp_constructor(void)
 {
 	hp_init();
+	/* The main thread is counted whether or not it allocates later: a
+	 * program whose other threads all exit lives on in main. */
+	int g = hp_guard_enter();
+	count_in(&hp_self);
+	hp_guard_leave(g);
 }

@@ -56,6 +56,7 @@ static struct {
 	int armed;              /* signal and periodic dumps are set up (hp_dumper_start) */
 	uint32_t wake;          /* dump signals received; the futex the dumper waits on */
 	uint32_t served;        /* the count the dumper last acted on (its own) */
+	int retire;             /* the program's threads are gone: return (hp_dumper_retire) */
 	int running;
 	pthread_t thread;
 	pthread_mutex_t busy;   /* held while a dump is being written */
@@ -220,6 +221,8 @@ static void *dumper_main(void *arg)
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	for (;;) {
+		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
+			return NULL;
 		int64_t now = hp_mono_ns(), due = INT64_MAX;
 		if (hp_cfg.interval && dm.next_interval <= now) {
 			signal_dump();
@@ -264,7 +267,7 @@ static void start_thread(void)
 	pthread_attr_t attr;
 	sigfillset(&all);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Joinable: hp_dumper_retire waits for it to be gone. */
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int r = hp_real_pthread_create(&dm.thread, &attr, dumper_main, NULL);
@@ -389,6 +392,25 @@ void hp_dumper_lazy_start(uintptr_t caller)
 		start_thread();
 		hp_guard_leave(g);
 	}
+}
+
+/* Called by the program's last thread as it exits (core.c thread_exit):
+ * stop the dumper and wait until it is gone, so that glibc sees that
+ * thread as the last one and ends the process from it.  A dump under way
+ * is finished first; waiting is bounded, as at exit.  The thread is not
+ * started again: signals are no longer counted. */
+void hp_dumper_retire(void)
+{
+	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || dm.retire)
+		return;
+	dm.armed = 0;
+	__atomic_store_n(&dm.retire, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_timedjoin_np(dm.thread, NULL, &until);
 }
 
 void hp_dumper_atfork_prepare(void)

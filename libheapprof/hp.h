@@ -113,6 +113,7 @@ struct hp_thread {
 	uint64_t resume;        /* countdown the dump-signal handler zeroed to reach the slow path */
 	int guard;              /* > 0 while the profiler itself is running on this thread */
 	int dead;               /* thread-exit destructor ran: per-thread counters are gone */
+	int counted;            /* set up and counted in core.live; the destructor counts it out */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };
@@ -362,6 +363,7 @@ void hp_dumper_peak_check(void);     /* after a sample: copy the counters at a n
 void hp_dumper_lazy_start(uintptr_t caller); /* slow paths: start the thread if a signal or fork asked */
 void hp_dumper_program_threaded(void); /* the program created a thread: start ours too */
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
+void hp_dumper_retire(void);         /* the program's last thread is exiting: stop and join ours */
 extern int hp_dumper_needed;
 
 /* ---- modtab.c: modules stacks point into, remembered after dlclose ---- */
@@ -381,6 +383,7 @@ void hp_modtab_atfork_child(void);
 /* ---- http.c: the pprof HTTP endpoint (HEAPPROF_HTTP) ---- */
 void hp_http_start(void);            /* init, after hp_dumper_start; guard set */
 void hp_http_atfork_child(void);     /* fork child: close the listener; the child does not serve */
+void hp_http_retire(void);           /* the program's last thread is exiting: stop and join the server */
 
 /* ---- leaks.c: the in-use report at exit ---- */
 void hp_leaks_report(void);

@@ -86,6 +86,7 @@ static struct {
 	int lfd;                /* listening socket; set once before the thread starts */
 	int running;            /* the thread was started (in this process) */
 	int stopping;           /* exiting, or the socket is gone: no more work (atomic) */
+	pthread_t thread;       /* the server, joinable (hp_http_retire) */
 	int64_t accept_pause;   /* don't poll the listener before this (mono ns) */
 	struct sockaddr_storage bound;  /* what getsockname(lfd) must keep saying */
 	socklen_t bound_len;
@@ -1028,6 +1029,8 @@ static void *http_main(void *arg)
 		if (wake != INT64_MAX)
 			timeout = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
 		int r = poll(pfd, (nfds_t)n, timeout);
+		if (__atomic_load_n(&hs.stopping, __ATOMIC_ACQUIRE))
+			return NULL;
 		if (r < 0 && errno != EINTR) {
 			hp_warn("pprof endpoint: poll failed, stopped serving");
 			return NULL;
@@ -1166,13 +1169,11 @@ void hp_http_start(void)
 
 	sigset_t all, old;
 	pthread_attr_t attr;
-	pthread_t thread;
 	sigfillset(&all);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 512 << 10);
+	pthread_attr_setstacksize(&attr, 512 << 10);   /* joinable: hp_http_retire */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = hp_real_pthread_create(&thread, &attr, http_main, NULL);
+	int r = hp_real_pthread_create(&hs.thread, &attr, http_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
@@ -1190,6 +1191,25 @@ void hp_http_start(void)
 		http_say("serving pprof on http://%s/debug/pprof/", hs.addr);
 	if (hp_cfg.http_file && hp_cfg.http_file[0])
 		http_write_file(hp_cfg.http_file);
+}
+
+/* The program's last thread is exiting (core.c thread_exit): stop the
+ * server and wait until its thread is gone, so that glibc ends the
+ * process from the program's thread.  Shutting the listening socket down
+ * wakes the thread's poll(). */
+void hp_http_retire(void)
+{
+	if (!hs.running)
+		return;
+	hs.running = 0;
+	__atomic_store_n(&hs.stopping, 1, __ATOMIC_RELEASE);
+	int fd = __atomic_load_n(&hs.lfd, __ATOMIC_ACQUIRE);
+	if (fd >= 0 && http_ours())
+		shutdown(fd, SHUT_RDWR);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_timedjoin_np(hs.thread, NULL, &until);
 }
 
 /* The child of fork() has no server thread and does not serve: close its

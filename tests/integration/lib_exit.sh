@@ -7,11 +7,16 @@
 #  - _exit() (tests/progs/exit_.c): no atexit handler or destructor runs, so
 #    no profile is expected; the process must end promptly with code 3 and
 #    leave no file (not even a temporary one);
+#  - main leaving with pthread_exit while its two threads run on
+#    (tests/progs/pexit.c): the process ends when they are done, exit 0,
+#    with its exit profile, also when heapprof's dumper thread runs from
+#    the start (HEAPPROF_INTERVAL) or its HTTP server does; those threads
+#    used to keep the process alive for ever;
 #  - return from main is covered by every other test.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs exitthread exit_
+need_progs exitthread exit_ pexit
 
 for i in 1 2 3; do
 	mkdir -p "$T/et$i.d"
@@ -39,3 +44,20 @@ if [ -z "$(ls -A "$T/ex.d")" ]; then
 else
 	not_ok "_exit(3): no profile and no temporary file written" "files: $(ls -A "$T/ex.d" | tr '\n' ' ')"
 fi
+
+for pm in interval http trace; do
+	case $pm in
+	interval) set -- HEAPPROF_INTERVAL=60 ;;
+	http) set -- HEAPPROF_HTTP=127.0.0.1:0 ;;
+	trace) set -- HEAPTRACE=1 HEAPTRACE_INTERVAL=1 ;;
+	esac
+	mkdir -p "$T/pe.$pm"
+	preload "pe.$pm" 30 "$@" HEAPPROF_OUT="$T/pe.$pm/p.pb.gz" "$PROGS/pexit"
+	what="main leaves with pthread_exit ($pm): the process ends when its threads do, exit 0, one profile"
+	if [ "$(rc "pe.$pm")" = 0 ] && [ "$(sed -n 3p "$T/pe.$pm.out")" = "quiet worker done" ] &&
+		[ "$(ls -A "$T/pe.$pm")" = p.pb.gz ]; then
+		ok "$what"
+	else
+		not_ok "$what" "files: $(ls -A "$T/pe.$pm" | tr '\n' ' ')" "$(show "pe.$pm")"
+	fi
+done
