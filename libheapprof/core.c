@@ -183,7 +183,9 @@ static void peak_account(struct hp_shard *sh, uint64_t size, int sign)
 	__atomic_store(&sh->est_inuse, &v, __ATOMIC_RELAXED);
 }
 
-static void record_sample(void *p, size_t n, const struct hp_frame *from)
+/* noinline: its frame buffer must not be on the stack before
+ * hp_stack_room has been asked (hp_alloc_slow). */
+static __attribute__((noinline)) void record_sample(void *p, size_t n, const struct hp_frame *from)
 {
 	uintptr_t pcs[HP_MAX_DEPTH];
 	int g = hp_guard_enter();
@@ -258,8 +260,10 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 	}
 	/* A sample mark fell inside these n bytes.  A failed allocation takes
 	 * no sample; the fresh countdown keeps the stream unbiased. */
-	if (p)
+	if (p && HP_LIKELY(hp_stack_room()))
 		record_sample(p, n, from);
+	else if (p)
+		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 out:
 	if (HP_UNLIKELY(__atomic_load_n(&hp_dumper_needed, __ATOMIC_ACQUIRE)))
 		hp_dumper_lazy_start(from->pc);

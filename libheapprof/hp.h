@@ -232,6 +232,7 @@ int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dr
  * count (0 = failed). */
 int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from);
 void hp_stack_thread_start(void);            /* a thread's first allocation, guard held */
+int hp_stack_room(void);                     /* 0: too little stack left for a sample here */
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
 int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does every walk) */

@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 #include <link.h>
+#include <signal.h>
 #include <string.h>
 
 #define NSKIP 12
@@ -180,6 +181,28 @@ static int stack_bounds(void)
 		stack_hi = (uintptr_t)addr + size;
 	}
 	return stack_hi > stack_lo ? 0 : -1;
+}
+
+/* Whether this thread has room for a sample on the stack it runs on.  A
+ * sample needs about 6.5 KiB of stack (the 2 KiB frame buffers, and
+ * libunwind's walk, which takes every stack that is not the thread's
+ * own), and a signal handler may run on a sigaltstack of SIGSTKSZ, 8 KiB,
+ * most of which the program's handler uses itself: a malloc sampled there
+ * overflowed it into whatever lay below.  Off the thread's own stack and
+ * on its alternate one, with less than HP_SAMPLE_STACK left, the sample is
+ * dropped (and counted).  Other stacks (coroutines) cannot be measured and
+ * are sampled as before. */
+#define HP_SAMPLE_STACK (16u << 10)
+
+int hp_stack_room(void)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (HP_LIKELY(sp > stack_lo && sp <= stack_hi))
+		return 1;
+	stack_t ss;
+	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+		return 1;
+	return sp - (uintptr_t)ss.ss_sp >= HP_SAMPLE_STACK;
 }
 
 /* The x86-64 ABI's entry to a module's thread-local block (ld.so). */
