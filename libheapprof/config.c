@@ -115,6 +115,7 @@ void hp_config_load(void)
 				bad = 1;
 			else
 				*(int *)o->dst = sig;
+			hp_cfg.signal_set = 1;
 			break;
 		}
 		case UNWIND:    /* "cfi" (ours, the default), "libunwind" ("dwarf") or "fp" */

@@ -335,7 +335,11 @@ void hp_dumper_start(void)
 			sa.sa_flags = SA_RESTART | SA_SIGINFO;
 			sigemptyset(&sa.sa_mask);
 			sigaction(hp_cfg.signal, &sa, NULL);
-		} else {
+		} else if (hp_cfg.signal_set) {
+			/* Said only when the user chose the signal: started with
+			 * SIGUSR2 ignored (a supervisor's, perf's), a program
+			 * would otherwise print this line on every run, on a
+			 * stderr that is its own.  heapprof dump says it too. */
 			hp_warn("the program handles HEAPPROF_SIGNAL itself: signal dumps are off");
 		}
 	}

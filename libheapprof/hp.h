@@ -66,6 +66,7 @@ struct hp_config {
 	int leaks;              /* HEAPPROF_LEAKS=1 */
 	int leaks_top;          /* HEAPPROF_LEAKS_TOP (default 10) */
 	int signal;             /* HEAPPROF_SIGNAL (default SIGUSR2; 0 = none) */
+	int signal_set;         /* HEAPPROF_SIGNAL was given, not the default */
 	uint64_t interval;      /* HEAPPROF_INTERVAL seconds between periodic dumps (0 = off) */
 	int peak;               /* HEAPPROF_PEAK=1 */
 	uint64_t peak_growth;   /* HEAPPROF_PEAK_GROWTH percent (default 10) */

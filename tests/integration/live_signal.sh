@@ -191,10 +191,10 @@ echo count >&6
 wait_line "$T/ign.out" '^caught ' 10
 exec 6>&-
 bg_wait ign 20
-if [ "$ign" = 1 ] && [ "$(rc ign)" = 0 ] && [ "$(ls "$d")" = "i.$pid.1.pb.gz" ]; then
-	ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed"
+if [ "$ign" = 1 ] && [ "$(rc ign)" = 0 ] && [ "$(ls "$d")" = "i.$pid.1.pb.gz" ] && [ ! -s "$T/ign.err" ]; then
+	ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed, nothing on stderr (default signal)"
 else
-	not_ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed" \
+	not_ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed, nothing on stderr (default signal)" \
 		"SigIgn=$ign files: $(ls "$d")" "$(show ign)"
 fi
 
