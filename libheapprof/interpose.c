@@ -155,14 +155,31 @@ static void *must_sym(const char *name, const char *ver)
 	return p ? p : dlsym(RTLD_NEXT, name);
 }
 
+/* Whether f is defined in the object whose file name starts with name. */
+static int defined_in(void *f, const char *name)
+{
+	Dl_info di;
+	if (!f || !dladdr(f, &di) || !di.dli_fname)
+		return 0;
+	const char *base = strrchr(di.dli_fname, '/');
+	base = base ? base + 1 : di.dli_fname;
+	return !strncmp(base, name, strlen(name));
+}
+
+/* By the defining object, not by comparing with __libc_malloc: tcmalloc
+ * defines __libc_malloc too, as an alias of its own malloc, and was taken
+ * for libc (and dlvsym then skipped it for glibc's malloc: the program
+ * ran on glibc's heap under tcmalloc's name). */
 static void find_hidden_next(void *plain_malloc)
 {
 	if (!HP_VER_BASE)
 		return;
+	next_is_libc = defined_in(plain_malloc, "libc.so");
+	if (!next_is_libc)
+		return;
 	void *v = dlvsym(RTLD_NEXT, "malloc", HP_VER_BASE);
-	next_is_libc = plain_malloc == dlsym(RTLD_NEXT, "__libc_malloc");
-	hidden_next = v && v != plain_malloc && next_is_libc;
-	next_is_libc = next_is_libc && !hidden_next;
+	hidden_next = v && v != plain_malloc && defined_in(v, "libc_malloc_debug.so");
+	next_is_libc = !hidden_next;
 }
 
 /* Resolves every pointer at once.  Returns 1 when the real functions can be

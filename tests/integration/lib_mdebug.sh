@@ -3,7 +3,11 @@
 # MALLOC_CHECK_, mtrace) works the same with heapprof preloaded before or
 # after it (tests/progs/mdebug.c).  That library defines malloc only under
 # hidden symbol versions; heapprof first in LD_PRELOAD once resolved past
-# it to libc's malloc, and the program's checks went silently off.
+# it to libc's malloc, and the program's checks went silently off.  And
+# the fix must not mistake another allocator for it: tcmalloc, which also
+# defines __libc_malloc, was once replaced by glibc's malloc that way.
+# (jemalloc and tcmalloc are checked when installed: make bench-peers
+# installs them.)
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
@@ -43,6 +47,25 @@ for order in first second; do
 		ok "$what"
 	else
 		not_ok "$what" "got: $(cat "$T/$order.trace.out")" "$(show "$order.trace")"
+	fi
+done
+
+for alloc in libtcmalloc_minimal.so.4 libtcmalloc.so.4 libjemalloc.so.2; do
+	so=
+	for d in /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64; do
+		[ -f "$d/$alloc" ] && so=$d/$alloc && break
+	done
+	if [ -z "$so" ]; then
+		echo "ok - $alloc preloaded after heapprof stays the allocator # skip $alloc not installed"
+		continue
+	fi
+	run "alone.$alloc" 30 env LD_PRELOAD="$so" "$PROGS/mdebug" usable
+	run "after.$alloc" 30 env LD_PRELOAD="$LIB $so" "$PROGS/mdebug" usable
+	what="$alloc preloaded after heapprof stays the allocator ($(cat "$T/alone.$alloc.out"))"
+	if [ "$(rc "after.$alloc")" = 0 ] && cmp -s "$T/alone.$alloc.out" "$T/after.$alloc.out"; then
+		ok "$what"
+	else
+		not_ok "$what" "got: $(cat "$T/after.$alloc.out")" "$(show "after.$alloc")"
 	fi
 done
 

@@ -10,8 +10,12 @@
  *             "survived" is printed;
  *   trace   - mtrace() around two mallocs and one free, then prints how
  *             many allocation (+) and free (-) lines MALLOC_TRACE's file
- *             received: 2 and 1 when the debug malloc is in use.
+ *             received: 2 and 1 when the debug malloc is in use;
+ *   usable  - prints malloc_usable_size(malloc(1)), which tells allocators
+ *             apart (glibc 24, tcmalloc and jemalloc 8): with jemalloc or
+ *             tcmalloc preloaded after heapprof, theirs must be in use.
  */
+#include <malloc.h>
 #include <mcheck.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +56,11 @@ int main(int argc, char **argv)
 		printf("traced: %d allocations, %d frees\n", plus, minus);
 		return 0;
 	}
-	fprintf(stderr, "usage: mdebug overrun|trace\n");
+	if (!strcmp(mode, "usable")) {
+		keep = malloc(1);
+		printf("usable %zu\n", malloc_usable_size(keep));
+		return 0;
+	}
+	fprintf(stderr, "usage: mdebug overrun|trace|usable\n");
 	return 2;
 }
