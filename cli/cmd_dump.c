@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ static const char dump_help[] =
 	"loaded (started with heapprof run, or with LD_PRELOAD=libheapprof.so).\n"
 	"Sends it its dump signal (its HEAPPROF_SIGNAL, default SIGUSR2), waits for\n"
 	"the new profile (named by its HEAPPROF_OUT, default heapprof.%p.%n.pb.gz in\n"
-	"its working directory) and prints the file's path.\n"
+	"the directory it started in) and prints the file's path.\n"
 	"\n"
 	"  -o, --output FILE    copy the profile to FILE and print FILE instead\n"
 	"      --timeout S      give up after S seconds (default 10)\n"
@@ -251,9 +252,12 @@ int cmd_dump(int argc, char **argv)
 		return cli_usage(argv[0], "'%s' is not a process id", argv[optind]);
 	long pid = (long)pidll;
 
-	char *maps = NULL, *env = NULL, *pat = NULL, *cwd = NULL, *abspat = NULL, *found = NULL;
+	char *maps = NULL, *env = NULL, *pat = NULL, *found = NULL;
+	char *abspat[2] = { NULL, NULL };
+	const char *dir[2], *base = NULL;
+	int ndir = 0;
 	size_t envlen = 0;
-	struct snap before = { 0 }, now_ = { 0 };
+	struct snap before[2] = { { 0 } }, now_[2] = { { 0 } };
 	char path[64];
 
 	snprintf(path, sizeof path, "/proc/%ld", pid);
@@ -300,34 +304,60 @@ int cmd_dump(int argc, char **argv)
 	const char *ov = env_get(env, envlen, "HEAPPROF_OUT");
 	if (!ov || !*ov)
 		ov = "heapprof.%p.%n.pb.gz";
+	/* A relative HEAPPROF_OUT is the library's starting directory's (it
+	 * resolves it at start-up), which /proc does not keep: the program may
+	 * have moved since.  The shell's PWD in its environment names it when
+	 * a shell started it; its working directory when it never moved.  Both
+	 * are watched when they differ. */
+	char link[4096];
+	const char *roots[2] = { NULL, NULL };
+	int nroots = 0;
 	if (ov[0] != '/') {
-		char link[4096];
+		const char *pwd = env_get(env, envlen, "PWD");
+		struct stat sb;
+		if (pwd && pwd[0] == '/' && stat(pwd, &sb) == 0 && S_ISDIR(sb.st_mode))
+			roots[nroots++] = pwd;
 		snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
 		ssize_t n = readlink(path, link, sizeof link - 1);
-		if (n < 0) {
+		if (n < 0 && !nroots) {
 			e = errno;
 			cli_err("cannot read the working directory of process %ld: %s%s", pid, strerror(e), why(e));
 			goto out;
 		}
-		link[n] = '\0';
-		if (asprintf(&cwd, "%s%s%s", link, strcmp(link, "/") ? "/" : "", ov) < 0)
+		if (n >= 0) {
+			link[n] = '\0';
+			if (!nroots || strcmp(roots[0], link))
+				roots[nroots++] = link;
+		}
+	} else {
+		roots[nroots++] = "";
+	}
+	for (int i = 0; i < nroots; i++) {
+		char *full;
+		if (!*roots[i])
+			full = strdup(ov);
+		else if (asprintf(&full, "%s%s%s", roots[i], strcmp(roots[i], "/") ? "/" : "", ov) < 0)
+			full = NULL;
+		if (!full)
 			goto nomem;
-		ov = cwd;
-	}
-	abspat = outpat_expand(ov, pid, -1);
-	if (!abspat)
-		goto nomem;
-	char *slash = strrchr(abspat, '/');
-	*slash = '\0';
-	const char *dir = *abspat ? abspat : "/", *base = slash + 1;
-	if (outpat_has(dir, 'n')) {
-		cli_err("cannot follow process %ld's HEAPPROF_OUT='%s': %%n in a directory name", pid, ov);
-		goto out;
-	}
-	if (snap_take(&before, dir, base, pid, 0)) {
-		e = errno;
-		cli_err("cannot read the directory '%s': %s", dir, strerror(e));
-		goto out;
+		abspat[i] = outpat_expand(full, pid, -1);
+		free(full);
+		if (!abspat[i])
+			goto nomem;
+		char *slash = strrchr(abspat[i], '/');
+		*slash = '\0';
+		dir[i] = *abspat[i] ? abspat[i] : "/";
+		base = slash + 1;
+		ndir = i + 1;
+		if (outpat_has(dir[i], 'n')) {
+			cli_err("cannot follow process %ld's HEAPPROF_OUT='%s': %%n in a directory name", pid, ov);
+			goto out;
+		}
+		if (snap_take(&before[i], dir[i], base, pid, 0)) {
+			e = errno;
+			cli_err("cannot read the directory '%s': %s", dir[i], strerror(e));
+			goto out;
+		}
 	}
 
 	/* Never send a signal nobody catches: its default action would end
@@ -367,13 +397,15 @@ int cmd_dump(int argc, char **argv)
 	char lasterr[512] = "";
 	deadline = now() + timeout;
 	for (;;) {
-		snap_free(&now_);
-		if (snap_take(&now_, dir, base, pid, 0) == 0) {
+		for (int d = 0; d < ndir && !found; d++) {
+			snap_free(&now_[d]);
+			if (snap_take(&now_[d], dir[d], base, pid, 0) != 0)
+				continue;
 			/* The newest of the new files. */
 			const struct snap_entry *best = NULL;
-			for (size_t i = 0; i < now_.n; i++) {
-				const struct snap_entry *x = &now_.v[i];
-				if (snap_has(&before, x))
+			for (size_t i = 0; i < now_[d].n; i++) {
+				const struct snap_entry *x = &now_[d].v[i];
+				if (snap_has(&before[d], x))
 					continue;
 				if (!best || x->mtime.tv_sec > best->mtime.tv_sec ||
 				    (x->mtime.tv_sec == best->mtime.tv_sec && x->mtime.tv_nsec > best->mtime.tv_nsec))
@@ -382,7 +414,7 @@ int cmd_dump(int argc, char **argv)
 			if (best) {
 				char *p;
 				struct pprof_profile prof;
-				if (asprintf(&p, "%s/%s", strcmp(dir, "/") ? dir : "", best->name) < 0)
+				if (asprintf(&p, "%s/%s", strcmp(dir[d], "/") ? dir[d] : "", best->name) < 0)
 					goto nomem;
 				if (pprof_read_file(p, &prof, lasterr, sizeof lasterr) == PPROF_OK) {
 					pprof_free(&prof);
@@ -392,6 +424,8 @@ int cmd_dump(int argc, char **argv)
 				free(p);
 			}
 		}
+		if (found)
+			break;
 		char st = proc_state(pid);
 		if (st == 0 || st == 'Z' || st == 'X') {
 			cli_err("process %ld exited before writing a profile", pid);
@@ -400,11 +434,17 @@ int cmd_dump(int argc, char **argv)
 		if (now() >= deadline) {
 			if (lasterr[0])
 				cli_err("%s", lasterr);
-			else
-				cli_err("no new profile from process %ld after %g s (looked for '%s/%s'; "
+			else {
+				char where[8300];
+				int w = snprintf(where, sizeof where, "'%s/%s'", strcmp(dir[0], "/") ? dir[0] : "", base);
+				if (ndir > 1 && w > 0 && (size_t)w < sizeof where)
+					snprintf(where + w, sizeof where - (size_t)w, " and '%s/%s'",
+						 strcmp(dir[1], "/") ? dir[1] : "", base);
+				cli_err("no new profile from process %ld after %g s (looked for %s; "
 					"does the program handle %s%s itself?)",
-					pid, timeout, strcmp(dir, "/") ? dir : "", base, sigabbrev_np(sig) ? "SIG" : "",
+					pid, timeout, where, sigabbrev_np(sig) ? "SIG" : "",
 					sigabbrev_np(sig) ? sigabbrev_np(sig) : "the signal");
+			}
 			goto out;
 		}
 		struct timespec ts = { 0, (long)(nap * 1e9) };
@@ -425,11 +465,12 @@ int cmd_dump(int argc, char **argv)
 nomem:
 	cli_err("out of memory");
 out:
-	snap_free(&before);
-	snap_free(&now_);
+	for (int i = 0; i < 2; i++) {
+		snap_free(&before[i]);
+		snap_free(&now_[i]);
+		free(abspat[i]);
+	}
 	free(found);
-	free(abspat);
-	free(cwd);
 	free(pat);
 	free(env);
 	free(maps);

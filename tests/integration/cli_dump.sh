@@ -159,6 +159,24 @@ if [ -f "$LIB" ]; then
 	fi
 	kill "$lpid" 2>/dev/null
 	wait "$lpid" 2>/dev/null
+
+	# A relative HEAPPROF_OUT, and the program moves away after start-up
+	# (tests/progs/chdir.c): the dump is in the starting directory, and
+	# dump finds it there through the PWD its shell gave it.
+	mkdir -p "$T/cd/start" "$T/cd/data"
+	(cd "$T/cd/start" && PWD=$T/cd/start exec env LD_PRELOAD="$LIB" HEAPPROF_OUT=c.%p.%n.pb.gz \
+		"$B/tests/progs/chdir" "$T/cd/data" 20 >"$T/cdprog.out" 2>&1) &
+	cpid=$!
+	for _i in $(seq 100); do
+		grep -q moved "$T/cdprog.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	run cd 20 "$HP" dump "$cpid"
+	check "$([ "$(rc cd)" = 0 ] && [ "$(cat "$T/cd.out")" = "$T/cd/start/c.$cpid.1.pb.gz" ] &&
+		[ -f "$T/cd/start/c.$cpid.1.pb.gz" ] && [ -z "$(ls -A "$T/cd/data")" ]; echo $?)" \
+		"a program that chdir'ed: dump finds its profile in the directory it started in" "$(show cd)"
+	kill "$cpid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
 else
 	skip "live dumps with the real library" "build/libheapprof.so not built"
 fi
