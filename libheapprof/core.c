@@ -112,18 +112,39 @@ void hp_lock_wait(hp_lock_t *l)
 
 /* ---- threads ---- */
 
-/* pthread key destructor: the thread is going away; fold its exact counters
- * into the globals and send its later events straight there.
+/* The program's threads, counted so that ours never keep the process
+ * alive.  glibc ends the process when its last thread exits (main may
+ * leave with pthread_exit), and our dumper and HTTP threads are threads
+ * like any other: while they waited, a program whose threads had all
+ * exited never ended, and ignored SIGTERM, which our threads block.  So
+ * when the count falls to zero, the exiting thread stops and joins ours
+ * first, and glibc ends the process from the program's own last thread,
+ * as it would without us.
  *
- * And count it out.  glibc ends the process when its last thread exits
- * (main may leave with pthread_exit), and our dumper and HTTP threads are
- * threads like any other: while they waited, a program whose threads had
- * all exited never ended, and ignored SIGTERM, which our threads block.
- * So when the last thread of the program that we set up goes, ours are
- * stopped and joined first; glibc then ends the process from the program's
- * own last thread, as it would without us.  A thread that never allocated
- * was never set up nor counted: if it is still running, the process runs
- * on without our threads, and only dumps are lost. */
+ * Main is counted from the constructor.  A thread created through our
+ * pthread_create is counted by its creator before it exists (so the count
+ * cannot fall to zero while it is starting) and adopts that count when it
+ * starts (hp_thread_adopt); others (C11 thrd_create, threads of another
+ * preload's constructors) are counted at their first allocation, and one
+ * that never allocates is never counted: if it runs on after the rest,
+ * so does the process, without our threads, and without dumps.  A thread
+ * is counted out by the pthread key's destructor, at its exit. */
+static void count_out(void)
+{
+	if (__atomic_sub_fetch(&core.live, 1, __ATOMIC_ACQ_REL) == 0) {
+		int old;
+		/* joining is a cancellation point, and this may run from
+		 * pthread_exit or a cancelled thread's unwinding */
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		hp_http_retire();
+		hp_dumper_retire();
+		pthread_setcancelstate(old, NULL);
+	}
+}
+
+/* pthread key destructor: the thread is going away; fold its exact counters
+ * into the globals and send its later events straight there, and count it
+ * out. */
 static void thread_exit(void *arg)
 {
 	(void)arg;
@@ -133,11 +154,34 @@ static void thread_exit(void *arg)
 	t->dead = 1;
 	if (t->counted) {
 		t->counted = 0;
-		if (__atomic_sub_fetch(&core.live, 1, __ATOMIC_ACQ_REL) == 0) {
-			hp_http_retire();
-			hp_dumper_retire();
-		}
+		count_out();
 	}
+	hp_guard_leave(g);
+}
+
+int hp_thread_created(void)
+{
+	if (!core.have_key)
+		return 0;
+	__atomic_add_fetch(&core.live, 1, __ATOMIC_ACQ_REL);
+	return 1;
+}
+
+void hp_thread_uncreated(void)
+{
+	int g = hp_guard_enter();
+	count_out();
+	hp_guard_leave(g);
+}
+
+void hp_thread_adopt(void)
+{
+	struct hp_thread *t = &hp_self;
+	int g = hp_guard_enter();
+	if (pthread_setspecific(core.exit_key, (void *)1) == 0)
+		t->counted = 1;
+	else
+		count_out();    /* it could never be counted out */
 	hp_guard_leave(g);
 }
 

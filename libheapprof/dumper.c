@@ -141,7 +141,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	(void)si;
 	int e = errno;
-	if (dm.armed) {
+	if (dm.armed && !__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE)) {
 		__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	}
@@ -237,6 +237,8 @@ static void *dumper_main(void *arg)
 		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < due)
 			due = dm.next_tick;
 		uint32_t w = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
+			return NULL;    /* its wake is not a signal: no dump */
 		if (w != dm.served) {
 			dm.served = w;  /* several signals while busy make one dump */
 			signal_dump();
@@ -352,7 +354,7 @@ void hp_dumper_start(void)
 void hp_dumper_program_threaded(void)
 {
 	dm.forked_single = 0;
-	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || !dm.armed || !hp_g.ready)
+	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || !dm.armed || dm.retire || !hp_g.ready)
 		return;
 	/* Here, in the thread that created one, before pthread_create
 	 * returns to the program: the program cannot fork halfway through. */
@@ -376,6 +378,7 @@ void hp_dumper_atfork_child(void)
 	 * multi-threaded parent; the child has one thread all the same. */
 	dm.forked_single = 1;
 	hp_dumper_needed = 0;
+	dm.retire = 0;          /* the child's one thread is the program's */
 	if (!dm.armed)
 		return;
 	dm.served = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
@@ -391,23 +394,23 @@ void hp_dumper_lazy_start(uintptr_t caller)
 	if (caller && caller >= dm.rtld_lo && caller < dm.rtld_hi)
 		return;
 	if (__atomic_exchange_n(&hp_dumper_needed, 0, __ATOMIC_ACQ_REL) &&
-	    !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) && dm.armed) {
+	    !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) && dm.armed && !dm.retire) {
 		int g = hp_guard_enter();
 		start_thread();
 		hp_guard_leave(g);
 	}
 }
 
-/* Called by the program's last thread as it exits (core.c thread_exit):
+/* Called by the program's last thread as it exits (core.c count_out):
  * stop the dumper and wait until it is gone, so that glibc sees that
  * thread as the last one and ends the process from it.  A dump under way
  * is finished first; waiting is bounded, as at exit.  The thread is not
- * started again: signals are no longer counted. */
+ * started again and signals are no longer counted, but in a forked
+ * child. */
 void hp_dumper_retire(void)
 {
 	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || dm.retire)
 		return;
-	dm.armed = 0;
 	__atomic_store_n(&dm.retire, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);

@@ -79,9 +79,9 @@ enum { HP_UNWIND_CFI, HP_UNWIND_LIBUNWIND, HP_UNWIND_FP };
 extern struct hp_config hp_cfg;
 void hp_config_load(void);
 int hp_config_signal(const char *s);   /* "USR2", "SIGUSR2", "12" -> number, -1 if bad */
+int hp_write_all(int fd, const void *buf, size_t n);  /* 0 or -errno; raises no SIGPIPE/SIGXFSZ */
 /* Writes "heapprof: <msg>\n" to stderr with one write(2); keeps errno.  At most
  * one warning per distinct msg pointer is printed. */
-int hp_write_all(int fd, const void *buf, size_t n);  /* 0 or -errno; raises no SIGPIPE/SIGXFSZ */
 void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
 
@@ -166,6 +166,13 @@ uint64_t hp_samples(void);      /* recorded samples, all shards */
 double hp_est_inuse(void);      /* HEAPPROF_PEAK: estimated in-use bytes, all shards (racy) */
 
 void hp_init(void);
+/* core.c: the program's threads, counted so that ours never keep the
+ * process alive.  pthread_create's wrapper counts a thread before it is
+ * created (1: counted), takes that back if the creation fails, and the
+ * new thread adopts the count when it starts. */
+int hp_thread_created(void);
+void hp_thread_uncreated(void);
+void hp_thread_adopt(void);
 /* The slow path of every allocation entry point: a sample is due (or the
  * thread is new, or the profiler is not ready).  p is the block the real
  * allocator returned (NULL if it failed), from the program's frame. */

@@ -877,16 +877,20 @@ static int http_oldest_reader(void)
 	return best;
 }
 
-/* Moves the listening socket to the top of the program's fd range, out of
- * the numbers its open() hands out first: taken lowest, it was fd 3 in
+/* Moves the listening socket to the top of the program's first 1024 fds,
+ * out of the numbers its open() hands out first: taken lowest, it was fd 3 in
  * every program, or fd 2 in one started with stderr closed, where the
  * program's (or our) next write to stderr raised SIGPIPE. */
 static int http_fd_high(int fd)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 64)
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
 		return fd;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur - 32));
+	/* Not above 1024 - 32: the kernel's fd table grows to the highest
+	 * number, and fork copies it (a limit of 1048576, common in
+	 * containers, made that 8 MiB a process). */
+	rlim_t top = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - 32));
 	if (hi < 0)
 		hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (hi < 0)
@@ -1209,7 +1213,10 @@ void hp_http_retire(void)
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 5;
-	pthread_timedjoin_np(hs.thread, NULL, &until);
+	if (pthread_timedjoin_np(hs.thread, NULL, &until) == 0 && fd >= 0 && http_ours()) {
+		__atomic_store_n(&hs.lfd, -1, __ATOMIC_RELEASE);
+		close(fd);      /* the port is free again; a child has nothing to close */
+	}
 }
 
 /* The child of fork() has no server thread and does not serve: close its

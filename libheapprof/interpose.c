@@ -14,9 +14,10 @@
  * The slow paths (core.c) sample, count, and look blocks up under a lock.
  * Pointers to the real functions start out pointing at boot_* resolvers,
  * so the fast path never tests "are we initialised?": the first call through
- * each pointer resolves it.  While dlsym itself runs, allocations come from a
- * small static arena; those blocks are registered in the live table with a
- * marker bucket so free() recognises them without an extra range test.
+ * each pointer resolves it.  While dlsym itself runs, and while hp_init
+ * runs on its thread, allocations come from a static arena; those blocks
+ * are registered in the live table with a marker bucket so free()
+ * recognises them without an extra range test.
  */
 #include "hp.h"
 
@@ -518,9 +519,59 @@ HP_EXPORT size_t malloc_usable_size(void *p)
  * multi-threaded, after which heapprof's dumper thread costs nothing more,
  * so it is started then (dumper.c).  One predicted branch per thread
  * created. */
+/* A new thread of the program starts here, to be counted before it runs
+ * fn (core.c hp_thread_adopt): its creator counted it already, so that
+ * the count cannot fall to zero while it is starting.  The start and its
+ * argument travel in one of a few slots, not in memory from the program's
+ * heap; when all are in use the thread starts as it is and is counted at
+ * its first allocation.  The call to fn is a tail call: no frame of ours
+ * stays under the program's. */
+static struct start_slot {
+	void *(*fn)(void *);
+	void *arg;
+	int busy;
+} starts[64];
+
+static void *thread_begin(void *p)
+{
+	struct start_slot *s = p;
+	void *(*fn)(void *) = s->fn;
+	void *arg = s->arg;
+	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+	hp_thread_adopt();
+	return fn(arg);
+}
+
+static struct start_slot *start_claim(void)
+{
+	for (unsigned i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+		int zero = 0;
+		if (!__atomic_load_n(&starts[i].busy, __ATOMIC_RELAXED) &&
+		    __atomic_compare_exchange_n(&starts[i].busy, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return &starts[i];
+	}
+	return NULL;
+}
+
 HP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-	int r = real.pthread_create(t, a, fn, arg);
+	struct start_slot *s = NULL;
+	int r;
+	if (!hp_self.guard && hp_g.ready && (s = start_claim()) && !hp_thread_created()) {
+		__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+		s = NULL;
+	}
+	if (s) {
+		s->fn = fn;
+		s->arg = arg;
+		r = real.pthread_create(t, a, thread_begin, s);
+		if (r != 0) {
+			__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+			hp_thread_uncreated();
+		}
+	} else {
+		r = real.pthread_create(t, a, fn, arg);
+	}
 	if (r == 0 && !hp_self.guard) {
 		int e = errno;
 		hp_dumper_program_threaded();

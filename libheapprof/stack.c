@@ -211,7 +211,8 @@ typedef struct {
 } hp_tls_index;
 extern void *__tls_get_addr(hp_tls_index *ti);
 
-/* Does now, at this thread's first allocation, what would otherwise
+/* Does now, at this thread's first allocation (for the thread that runs
+ * hp_init, at init: hp_stack_init), what would otherwise
  * allocate from the program's heap at its first sample, a random point
  * of the program's own allocations (tests/integration/lib_heaplayout.sh):
  *  - the stack bounds: pthread_getattr_np allocates a cpuset (for the
@@ -228,14 +229,12 @@ extern void *__tls_get_addr(hp_tls_index *ti);
  * Caller holds the guard. */
 void hp_stack_thread_start(void)
 {
-	if (st.mode == HP_UNWIND_CFI || st.mode == HP_UNWIND_FP) {
-		stack_bounds();
-		if (st.mode == HP_UNWIND_CFI && st.unw_tls) {
-			/* the block a first fallback would make glibc allocate */
-			hp_tls_index ti = { st.unw_tls, 0 };
-			(void)__tls_get_addr(&ti);
-		}
-	} else if (st.backtrace) {
+	stack_bounds();         /* all modes: hp_stack_room reads them too */
+	if (st.mode == HP_UNWIND_CFI && st.unw_tls) {
+		/* the block a first fallback would make glibc allocate */
+		hp_tls_index ti = { st.unw_tls, 0 };
+		(void)__tls_get_addr(&ti);
+	} else if (st.mode == HP_UNWIND_LIBUNWIND && st.backtrace) {
 		void *pc;
 		st.backtrace(&pc, 1);
 	}

@@ -15,6 +15,9 @@
 #   - a program that installs its own SIGUSR2 handler keeps it: its handler
 #     sees every signal and no profile is written;
 #   - a program started with SIGUSR2 ignored keeps ignoring it;
+#   - after main left with pthread_exit, with only a thread left that has
+#     not allocated (tests/progs/pexit.c stdin), a signal still dumps, and
+#     the process ends when that thread does;
 #   - a program that closed every fd above 2 and reopened its own files
 #     at 3 and 4 (tests/progs/fds.c) still gets its signal dump, and the
 #     profiler neither reads from nor writes to those files.
@@ -22,7 +25,7 @@
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs live_ctl fds
+need_progs live_ctl fds pexit
 
 CTL=$PROGS/live_ctl
 SIGUSR1=10
@@ -196,6 +199,24 @@ if [ "$ign" = 1 ] && [ "$(rc ign)" = 0 ] && [ "$(ls "$d")" = "i.$pid.1.pb.gz" ] 
 else
 	not_ok "SIGUSR2 ignored at start stays ignored: no dump, program unharmed, nothing on stderr (default signal)" \
 		"SigIgn=$ign files: $(ls "$d")" "$(show ign)"
+fi
+
+# ---- main is gone, one thread that never allocated is left ----
+d=$T/pexit
+mkdir -p "$d"
+bg pexit 30 7 HEAPPROF_OUT="$d/x.%p.%n.pb.gz" "$PROGS/pexit" stdin
+wait_line "$T/pexit.out" '^allocating worker done$' 10
+pid=$(bg_pid pexit)
+kill -USR2 "$pid"
+wait_files "$d" "x.$pid.1.pb.gz" 1 10
+exec 7>&-
+bg_wait pexit 20
+if [ "$(rc pexit)" = 0 ] && [ "$(ls "$d" | tr '\n' ' ')" = "x.$pid.1.pb.gz x.$pid.2.pb.gz " ] &&
+	[ "$(sed -n 3p "$T/pexit.out")" = "quiet worker done" ]; then
+	ok "main gone, a thread that never allocated left: the signal dumps, the process ends with it, exit 0"
+else
+	not_ok "main gone, a thread that never allocated left: the signal dumps, the process ends with it, exit 0" \
+		"files: $(ls "$d" | tr '\n' ' ')" "$(show pexit)"
 fi
 
 # ---- a daemon that closed every fd and reopened its own ----

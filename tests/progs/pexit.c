@@ -7,11 +7,18 @@
  * profiler's own threads, which never exit by themselves.  One worker
  * allocates, the other never does, and each finishes after main is gone.
  * Output: three fixed lines, in this order.
+ *
+ * usage: pexit [stdin]: with "stdin" the quiet worker waits for the end of
+ * its standard input instead of 200 ms, so a test can signal a dump while
+ * main is gone and only a thread that never allocated is left
+ * (live_signal.sh): the dump must still be taken.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void *volatile sink;
 
@@ -32,17 +39,25 @@ static void *allocating(void *arg)
 	return NULL;
 }
 
+static int wait_stdin;
+
 static void *quiet(void *arg)
 {
 	(void)arg;
-	pause_ms(200);
+	char c;
+	if (wait_stdin)
+		while (read(0, &c, 1) > 0)
+			;
+	else
+		pause_ms(200);
 	printf("quiet worker done\n");
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_t a, q;
+	wait_stdin = argc > 1 && !strcmp(argv[1], "stdin");
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (pthread_create(&a, NULL, allocating, NULL) != 0 || pthread_create(&q, NULL, quiet, NULL) != 0)
 		return 1;
