@@ -53,7 +53,7 @@ $(B)/.deps: scripts/deps.sh
 # they end in a tail jump, and gcc sets the frame up on the slow branch only.
 $(B)/lib/interpose.o $(B)/lib/core.o $(B)/lib/stack.o $(B)/lib/cfi.o: LIB_CFLAGS += -fno-omit-frame-pointer
 
-$(B)/lib/%.o: libheapprof/%.c libheapprof/hp.h libheapprof/profile.h include/heapprof.h | $(B)/.deps
+$(B)/lib/%.o: libheapprof/%.c libheapprof/hp.h libheapprof/hp_env.h libheapprof/profile.h include/heapprof.h | $(B)/.deps
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(LIB_CFLAGS) -c -o $@ $<

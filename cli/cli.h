@@ -78,6 +78,21 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cli_bad_option(const char *cmd, char **argv, int c);
 /* Prints help text to stdout; returns EXIT_OK. */
 int cli_help(const char *text);
+/* An output file.  A regular file (or a new name) is written through a
+ * temporary name renamed into place at the end, so that a reader never sees
+ * half of it; anything else is written through as given: renaming over
+ * /dev/null, /dev/stdout, a FIFO or a symlink replaced the device node or
+ * the link (as root, /dev/null itself).  A directory is refused. */
+struct cli_out {
+	const char *path;
+	char *tmp;              /* NULL when writing through */
+	int fd;
+};
+/* 0, or -1 with the error printed. */
+int cli_out_open(struct cli_out *o, const char *path);
+/* Closes and commits o; err (an errno value, or -1 for one already printed)
+ * throws it away instead.  0, or -1 with the error printed. */
+int cli_out_close(struct cli_out *o, int err);
 
 /* Loads the profile at path; on failure prints the reader's one-line error
  * and returns -1.  Free with pprof_free. */

@@ -10,7 +10,7 @@
 
 CLI_SRCS := $(filter-out cli/fuzz_%,$(wildcard cli/*.c))
 CLI_OBJS := $(patsubst cli/%.c,$(B)/cli/%.o,$(CLI_SRCS))
-CLI_HDRS := $(wildcard cli/*.h)
+CLI_HDRS := $(wildcard cli/*.h) libheapprof/hp_env.h
 CLI      := $(B)/heapprof
 
 .PHONY: cli fuzz cli-test

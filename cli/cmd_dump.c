@@ -13,6 +13,7 @@
  * reader before its path is printed.
  */
 #include "cli.h"
+#include "../libheapprof/hp_env.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -121,23 +122,6 @@ static char sig_disposition(long pid, int sig)
 	return r;
 }
 
-/* A signal given as a number, "USR1" or "SIGUSR1" (any case).  Returns the
- * number, 0 for "0" (dumps off), or -1 when it names no signal. */
-static int parse_signal(const char *s)
-{
-	long long n;
-	if (cli_parse_int(s, 0, NSIG - 1, &n) == 0)
-		return (int)n;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (int i = 1; i < NSIG; i++) {
-		const char *a = sigabbrev_np(i);
-		if (a && strcasecmp(a, s) == 0)
-			return i;
-	}
-	return -1;
-}
-
 static const char *env_get(const char *env, size_t len, const char *name)
 {
 	size_t n = strlen(name);
@@ -154,24 +138,20 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Copies src to dst through a temporary name.  Returns 0 or -1 (printed). */
+/* Copies src to dst (through a temporary name when dst is a regular file:
+ * cli_out_open).  Returns 0 or -1 (printed). */
 static int copy_file(const char *src, const char *dst)
 {
-	char *tmp = NULL, buf[65536];
-	int in = -1, out = -1, rc = -1;
-	if (asprintf(&tmp, "%s.tmp.%ld", dst, (long)getpid()) < 0) {
-		cli_err("out of memory");
-		return -1;
-	}
-	in = open(src, O_RDONLY | O_CLOEXEC);
+	char buf[65536];
+	struct cli_out o;
+	int in = open(src, O_RDONLY | O_CLOEXEC), err = 0;
 	if (in < 0) {
 		cli_err("cannot open '%s': %s", src, strerror(errno));
-		goto out;
+		return -1;
 	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		cli_err("cannot create '%s': %s", dst, strerror(errno));
-		goto out;
+	if (cli_out_open(&o, dst)) {
+		close(in);
+		return -1;
 	}
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof buf);
@@ -179,41 +159,25 @@ static int copy_file(const char *src, const char *dst)
 			continue;
 		if (n < 0) {
 			cli_err("cannot read '%s': %s", src, strerror(errno));
-			goto out;
+			err = -1;
+			break;
 		}
 		if (n == 0)
 			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
+		for (ssize_t off = 0; off < n && !err;) {
+			ssize_t w = write(o.fd, buf + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w < 0) {
-				cli_err("cannot write '%s': %s", dst, strerror(errno));
-				goto out;
-			}
-			off += w;
+			if (w < 0)
+				err = errno;
+			else
+				off += w;
 		}
+		if (err)
+			break;
 	}
-	if (close(out)) {
-		out = -1;
-		cli_err("cannot write '%s': %s", dst, strerror(errno));
-		goto out;
-	}
-	out = -1;
-	if (rename(tmp, dst)) {
-		cli_err("cannot write '%s': %s", dst, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	close(in);
+	return cli_out_close(&o, err);
 }
 
 static const char *why(int e)
@@ -283,12 +247,12 @@ int cmd_dump(int argc, char **argv)
 		goto out;
 	}
 
-	/* The library's reading of HEAPPROF_SIGNAL: a bad value means the
-	 * default, 0 means no signal dumps. */
+	/* The library's reading of HEAPPROF_SIGNAL, its own code: a bad value
+	 * means the default, 0 means no signal dumps. */
 	int sig = SIGUSR2;
 	const char *sv = env_get(env, envlen, "HEAPPROF_SIGNAL");
 	if (sv && *sv) {
-		int s = parse_signal(sv);
+		int s = hp_env_signal(sv);
 		if (s == 0) {
 			cli_err("process %ld has signal dumps turned off (HEAPPROF_SIGNAL=%s)", pid, sv);
 			goto out;
@@ -460,7 +424,7 @@ int cmd_dump(int argc, char **argv)
 	} else {
 		printf("%s\n", found);
 	}
-	rc = fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+	rc = EXIT_OK;           /* main() reports a failed write to stdout */
 	goto out;
 nomem:
 	cli_err("out of memory");

@@ -140,7 +140,7 @@ int cmd_flame(int argc, char **argv)
 	struct pprof_profile p = { 0 }, bp = { 0 };
 	struct stackset s = { 0 };
 	struct flame_stack *fs = NULL;
-	char *outpath = NULL, *tmp = NULL;
+	char *outpath = NULL;
 	FILE *f = NULL;
 
 	int si = cli_open(path, sample, &p);
@@ -200,26 +200,27 @@ int cmd_flame(int argc, char **argv)
 		goto out;
 	}
 	outpath = out ? strdup(out) : default_output(path);
-	if (!outpath || asprintf(&tmp, "%s.tmp.%ld", outpath, (long)getpid()) < 0) {
-		tmp = NULL;
+	if (!outpath)
 		goto nomem;
-	}
-	f = fopen(tmp, "w");
+	struct cli_out o;
+	if (cli_out_open(&o, outpath))
+		goto out;
+	f = fdopen(o.fd, "w");
 	if (!f) {
-		cli_err("cannot create '%s': %s", outpath, strerror(errno));
+		cli_out_close(&o, errno);
 		goto out;
 	}
-	int werr = flame_write_svg(f, fs, s.n, &fo) ? errno : 0;
+	int werr = flame_write_svg(f, fs, s.n, &fo) ? (errno ? errno : EIO) : 0;
 	if (fclose(f) && !werr)
 		werr = errno ? errno : EIO;
 	f = NULL;
-	if (werr || rename(tmp, outpath)) {
-		cli_err("cannot write '%s': %s", outpath, strerror(werr ? werr : errno));
-		unlink(tmp);
+	o.fd = -1;              /* closed with f */
+	if (cli_out_close(&o, werr))
+		goto out;
+	if (!out && (printf("%s\n", outpath) < 0 || fflush(stdout))) {
+		cli_err("cannot write to stdout: %s", strerror(errno));
 		goto out;
 	}
-	if (!out)
-		printf("%s\n", outpath);
 	rc = EXIT_OK;
 	goto out;
 nomem:
@@ -227,7 +228,6 @@ nomem:
 out:
 	if (f)
 		fclose(f);
-	free(tmp);
 	free(outpath);
 	free(fs);
 	stacks_free(&s);

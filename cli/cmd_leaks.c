@@ -220,6 +220,17 @@ int cmd_leaks(int argc, char **argv)
 	long long top = 10;
 	int c;
 
+	/* A file and a command both ("leaks FILE -- CMD"): getopt would move
+	 * FILE behind the "--", and FILE would be run as the command. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		int value = i > 1 && (!strcmp(argv[i - 1], "-n") || !strcmp(argv[i - 1], "--top"));
+		if (argv[i][0] != '-' && !value) {
+			for (int j = i + 1; j < argc; j++)
+				if (!strcmp(argv[j], "--"))
+					return cli_usage(argv[0], "leaks takes a profile file or -- and a command, not both");
+			break;
+		}
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
 		switch (c) {

@@ -13,6 +13,7 @@
  * listed, found by comparing directory snapshots taken before and after.
  */
 #include "cli.h"
+#include "../libheapprof/hp_env.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -92,7 +93,7 @@ int cmd_run(int argc, char **argv)
 	};
 	const char *out = NULL, *rate = NULL, *interval = NULL;
 	int trace = 0, leaks = 0, peak = 0, c;
-	long long v;
+	uint64_t v;
 
 	opterr = 0;
 	/* '+': options stop at the command, whose own options are its own. */
@@ -100,16 +101,19 @@ int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'r':
-			if (cli_parse_int(optarg, 0, LLONG_MAX, &v))
-				return cli_usage(argv[0], "--rate wants a number of bytes, not '%s'", optarg);
+			/* what the library takes, no more (hp_env.h) */
+			if (hp_env_u64(optarg, &v) || v > HP_ENV_RATE_MAX)
+				return cli_usage(argv[0], "--rate wants a number of bytes up to 1T (512k, 1), not '%s'",
+						 optarg);
 			rate = optarg;
 			break;
 		case 't': trace = 1; break;
 		case 'l': leaks = 1; break;
 		case 'p': peak = 1; break;
 		case 'i':
-			if (cli_parse_int(optarg, 1, INT_MAX, &v))
-				return cli_usage(argv[0], "--interval wants whole seconds, not '%s'", optarg);
+			if (hp_env_u64(optarg, &v) || v < 1 || v > HP_ENV_SECONDS_MAX)
+				return cli_usage(argv[0], "--interval wants whole seconds up to a year, not '%s'",
+						 optarg);
 			interval = optarg;
 			break;
 		case 'h': return cli_help(run_help);
@@ -120,6 +124,9 @@ int cmd_run(int argc, char **argv)
 		return cli_usage(argv[0], "run needs a command to run");
 	if (out && !*out)
 		return cli_usage(argv[0], "-o wants a file name");
+	struct stat ost;
+	if (out && (out[strlen(out) - 1] == '/' || (stat(out, &ost) == 0 && S_ISDIR(ost.st_mode))))
+		return cli_usage(argv[0], "-o wants a file name, not the directory '%s'", out);
 	char **cmd = argv + optind;
 
 	char *lib = launch_find_library();
@@ -191,11 +198,17 @@ int cmd_run(int argc, char **argv)
 	if (pid <= 0)
 		goto out;
 
-	/* The top process's file gets the exact name asked for. */
+	/* The top process's file gets the exact name asked for; only a file
+	 * this run wrote is claimed, not one left from an earlier run. */
+	int renamed = 0;
 	if (final) {
 		top = outpat_expand(abspat, pid, -1);
-		if (top && access(top, F_OK) == 0 && rename(top, final) != 0)
-			cli_err("cannot rename '%s' to '%s': %s", shown(top), final, strerror(errno));
+		if (top && access(top, F_OK) == 0) {
+			if (rename(top, final) == 0)
+				renamed = 1;
+			else
+				cli_err("cannot rename '%s' to '%s': %s", shown(top), final, strerror(errno));
+		}
 	}
 	char **names = NULL;
 	size_t nnames = 0;
@@ -208,7 +221,7 @@ int cmd_run(int argc, char **argv)
 			qsort(names, nnames, sizeof *names, cmp_str);
 	}
 	int any = 0;
-	if (final && access(final, F_OK) == 0) {
+	if (renamed) {
 		cli_err("wrote '%s'", final);
 		any = 1;
 	}

@@ -7,11 +7,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- errors and usage ---- */
@@ -72,6 +74,23 @@ int cli_help(const char *text)
 
 /* ---- loading and sample types ---- */
 
+static void clean(char *s);
+
+/* The names of what a profile measures are printed as they are, in headers
+ * and errors: control characters in them (a newline, a terminal escape
+ * sequence from a hostile file) are shown as '?', as in frame names.  The
+ * reader's strings are its own heap copies. */
+static void clean_types(struct pprof_profile *p)
+{
+	for (size_t i = 0; i < p->nsample_type; i++) {
+		clean((char *)p->sample_type[i].type);
+		clean((char *)p->sample_type[i].unit);
+	}
+	clean((char *)p->period_type.type);
+	clean((char *)p->period_type.unit);
+	clean((char *)p->default_sample_type);
+}
+
 int cli_load(const char *path, struct pprof_profile *p)
 {
 	char err[512];
@@ -79,6 +98,7 @@ int cli_load(const char *path, struct pprof_profile *p)
 		cli_err("%s", err);
 		return -1;
 	}
+	clean_types(p);
 	return 0;
 }
 
@@ -225,6 +245,7 @@ static void clean(char *s)
 			*s = '?';
 }
 
+
 char *cli_frame_name(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
 		     size_t len)
 {
@@ -340,4 +361,50 @@ void strmap_free(struct strmap *m)
 	free(m->keys);
 	free(m->slots);
 	memset(m, 0, sizeof *m);
+}
+
+int cli_out_open(struct cli_out *o, const char *path)
+{
+	struct stat sb;
+	o->path = path;
+	o->tmp = NULL;
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		if (S_ISDIR(sb.st_mode)) {
+			cli_err("cannot write '%s': Is a directory", path);
+			return -1;
+		}
+		o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	} else {
+		if (asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+			o->tmp = NULL;
+			cli_err("out of memory");
+			return -1;
+		}
+		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
+	if (o->fd < 0) {
+		cli_err("cannot create '%s': %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int cli_out_close(struct cli_out *o, int err)
+{
+	if (o->fd >= 0 && close(o->fd) != 0 && !err)
+		err = errno ? errno : EIO;
+	o->fd = -1;
+	if (!err && o->tmp && rename(o->tmp, o->path) != 0)
+		err = errno;
+	if (err) {
+		if (err > 0)
+			cli_err("cannot write '%s': %s", o->path, strerror(err));
+		if (o->tmp)
+			unlink(o->tmp);
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return err ? -1 : 0;
 }

@@ -9,6 +9,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+
 #include <string.h>
 
 static const struct command {
@@ -48,7 +50,22 @@ static const struct command *find(const char *name)
 	return NULL;
 }
 
+static int run(int argc, char **argv);
+
+/* What a command printed on stdout must have got there: a failed write
+ * (a full disk, a closed pipe's EPIPE) is an error even when the command
+ * did its work, or a script would go on with half an answer. */
 int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
+		cli_err("cannot write to stdout: %s", strerror(errno ? errno : EIO));
+		rc = EXIT_FAIL;
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	if (argc < 2) {
 		cli_err("no command given (see 'heapprof --help')");

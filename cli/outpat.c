@@ -22,7 +22,19 @@ static int digits(const char *s)
 	return *s >= '0' && *s <= '9';
 }
 
-int outpat_match(const char *pat, const char *name, long pid)
+/* The matcher proper.  A wildcard tries every split of the digits that
+ * follow; seen[] remembers the (pattern, name) positions already known not
+ * to match, so that a pattern of many wildcards against a long run of
+ * digits takes time in proportion to their product, not exponential time
+ * (a pattern of twelve %n against sixty digits never finished). */
+struct match {
+	const char *pat0, *name0;
+	size_t nlen;
+	long pid;
+	unsigned char *seen;
+};
+
+static int match_from(struct match *m, const char *pat, const char *name)
 {
 	while (*pat) {
 		if (pat[0] == '%' && pat[1] == '%') {
@@ -30,21 +42,26 @@ int outpat_match(const char *pat, const char *name, long pid)
 				return 0;
 			pat += 2;
 			name++;
-		} else if (pat[0] == '%' && pat[1] == 'p' && pid >= 0) {
+		} else if (pat[0] == '%' && pat[1] == 'p' && m->pid >= 0) {
 			char buf[32];
-			int n = snprintf(buf, sizeof buf, "%ld", pid);
+			int n = snprintf(buf, sizeof buf, "%ld", m->pid);
 			if (strncmp(name, buf, (size_t)n) != 0)
 				return 0;
 			pat += 2;
 			name += n;
 		} else if (pat[0] == '%' && (pat[1] == 'p' || pat[1] == 'n')) {
-			/* One or more digits; try every split (patterns are tiny). */
+			/* One or more digits; try every split. */
 			if (!digits(name))
 				return 0;
 			pat += 2;
 			for (name++;; name++) {
-				if (outpat_match(pat, name, pid))
-					return 1;
+				size_t k = (size_t)(pat - m->pat0) * (m->nlen + 1) + (size_t)(name - m->name0);
+				if (!m->seen || !m->seen[k]) {
+					if (match_from(m, pat, name))
+						return 1;
+					if (m->seen)
+						m->seen[k] = 1;
+				}
 				if (!digits(name))
 					return 0;
 			}
@@ -56,6 +73,16 @@ int outpat_match(const char *pat, const char *name, long pid)
 		}
 	}
 	return *name == '\0';
+}
+
+int outpat_match(const char *pat, const char *name, long pid)
+{
+	struct match m = { pat, name, strlen(name), pid, NULL };
+	if (strstr(pat, "%"))
+		m.seen = calloc((strlen(pat) + 1) * (m.nlen + 1), 1);   /* NULL: unmemoized */
+	int r = match_from(&m, pat, name);
+	free(m.seen);
+	return r;
 }
 
 int outpat_has(const char *pat, char c)

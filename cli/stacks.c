@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 4096
+#define NAME_MAX_LEN 65536     /* C++ template names pass 4 KiB; shorter cuts merged two functions */
 
 /* ---- stacks ---- */
 

@@ -4,6 +4,7 @@
  * program must run as it would without us.
  */
 #include "hp.h"
+#include "hp_env.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,19 +33,19 @@ static const struct opt {
 	void *dst;
 	uint64_t min, max;
 } opts[] = {
-	{ "HEAPPROF_RATE", U64, &hp_cfg.rate, 0, (uint64_t)1 << 40 },
+	{ "HEAPPROF_RATE", U64, &hp_cfg.rate, 0, HP_ENV_RATE_MAX },
 	{ "HEAPPROF_DEPTH", INT, &hp_cfg.depth, 1, HP_MAX_DEPTH },
 	{ "HEAPPROF_MAX_STACKS", U64, &hp_cfg.max_stacks, 16, 1u << 24 },
 	{ "HEAPPROF_OUT", STR, &hp_cfg.out, 0, 0 },
 	{ "HEAPTRACE", BOOL, &hp_cfg.trace, 0, 1 },
 	{ "HEAPTRACE_GROWTH", U64, &hp_cfg.trace_growth, 1, 100000 },
 	{ "HEAPTRACE_MIN", U64, &hp_cfg.trace_min, 0, (uint64_t)1 << 50 },
-	{ "HEAPTRACE_INTERVAL", U64, &hp_cfg.trace_interval, 0, 86400 * 365 },
+	{ "HEAPTRACE_INTERVAL", U64, &hp_cfg.trace_interval, 0, HP_ENV_SECONDS_MAX },
 	{ "HEAPPROF_STATS", BOOL, &hp_cfg.stats, 0, 1 },
 	{ "HEAPPROF_LEAKS", BOOL, &hp_cfg.leaks, 0, 1 },
 	{ "HEAPPROF_LEAKS_TOP", INT, &hp_cfg.leaks_top, 1, 1000000 },
 	{ "HEAPPROF_SIGNAL", SIG, &hp_cfg.signal, 0, 0 },
-	{ "HEAPPROF_INTERVAL", U64, &hp_cfg.interval, 0, 86400 * 365 },
+	{ "HEAPPROF_INTERVAL", U64, &hp_cfg.interval, 0, HP_ENV_SECONDS_MAX },
 	{ "HEAPPROF_PEAK", BOOL, &hp_cfg.peak, 0, 1 },
 	{ "HEAPPROF_PEAK_GROWTH", U64, &hp_cfg.peak_growth, 1, 100000 },
 	{ "HEAPPROF_FOLLOW", BOOL, &hp_cfg.follow, 0, 1 },
@@ -53,47 +54,9 @@ static const struct opt {
 	{ "HEAPPROF_HTTP_FILE", STR, &hp_cfg.http_file, 0, 0 },
 };
 
-/* A decimal number with an optional k/m/g (binary) suffix.  0 on success. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *p = s;
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
-			return -1;
-	}
-	unsigned shift = 0;
-	switch (*p) {
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	}
-	if (*p || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = v << shift;
-	return 0;
-}
-
-/* "USR2", "SIGUSR2", "12" or "0" (no signal). */
 int hp_config_signal(const char *s)
 {
-	static const struct { const char *n; int v; } names[] = {
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "PROF", SIGPROF },
-		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
-	};
-	uint64_t v;
-	if (parse_u64(s, &v) == 0)
-		return v < (uint64_t)SIGRTMAX + 1 ? (int)v : -1;
-	if (!strncmp(s, "SIG", 3))
-		s += 3;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(s, names[i].n))
-			return names[i].v;
-	if (!strncmp(s, "RTMIN+", 6) && parse_u64(s + 6, &v) == 0 && v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
-		return SIGRTMIN + (int)v;
-	return -1;
+	return hp_env_signal(s);
 }
 
 void hp_config_load(void)
@@ -138,7 +101,7 @@ void hp_config_load(void)
 			break;
 		case U64:
 		case INT:
-			if (parse_u64(s, &v) || v < o->min || v > o->max)
+			if (hp_env_u64(s, &v) || v < o->min || v > o->max)
 				bad = 1;
 			else if (o->kind == U64)
 				*(uint64_t *)o->dst = v;

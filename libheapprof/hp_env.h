@@ -1,0 +1,68 @@
+/*
+ * hp_env.h - how the HEAPPROF_* values are read, for the library
+ * (config.c) and for the command line tool, which must read them the same
+ * way: `heapprof dump` sends the signal it reads from the target's
+ * environment, and `heapprof run` refuses what the library would ignore.
+ * When the two read HEAPPROF_SIGNAL=TERM differently (the tool took any
+ * signal name, the library only its list), dump sent SIGTERM to a program
+ * that caught it and ended it.  Header-only: the tool does not link the
+ * library.
+ */
+#ifndef HEAPPROF_HP_ENV_H
+#define HEAPPROF_HP_ENV_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#define HP_ENV_RATE_MAX ((uint64_t)1 << 40)             /* HEAPPROF_RATE */
+#define HP_ENV_SECONDS_MAX ((uint64_t)86400 * 365)      /* HEAPPROF_INTERVAL, HEAPTRACE_INTERVAL */
+
+/* A decimal number with an optional k/m/g (binary) suffix, digits only (no
+ * sign, no spaces).  0 on success. */
+static inline int hp_env_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return -1;
+	}
+	unsigned shift = 0;
+	switch (*p) {
+	case 'k': case 'K': shift = 10; p++; break;
+	case 'm': case 'M': shift = 20; p++; break;
+	case 'g': case 'G': shift = 30; p++; break;
+	}
+	if (*p || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+/* HEAPPROF_SIGNAL: a number, "USR2" or "SIGUSR2" (upper case) from a short
+ * list of signals a program is unlikely to need, or "RTMIN+N".  Returns the
+ * number, 0 for "0" (no signal), -1 when not understood (the library then
+ * keeps SIGUSR2). */
+static inline int hp_env_signal(const char *s)
+{
+	static const struct { const char *n; int v; } names[] = {
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "PROF", SIGPROF },
+		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
+	};
+	uint64_t v;
+	if (hp_env_u64(s, &v) == 0)
+		return v < (uint64_t)SIGRTMAX + 1 ? (int)v : -1;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(s, names[i].n))
+			return names[i].v;
+	if (!strncmp(s, "RTMIN+", 6) && hp_env_u64(s + 6, &v) == 0 && v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
+		return SIGRTMIN + (int)v;
+	return -1;
+}
+
+#endif
