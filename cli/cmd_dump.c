@@ -268,6 +268,14 @@ int cmd_dump(int argc, char **argv)
 	const char *ov = env_get(env, envlen, "HEAPPROF_OUT");
 	if (!ov || !*ov)
 		ov = "heapprof.%p.%n.pb.gz";
+	/* Dumps taken while the program runs get ".%n" before the extension
+	 * when the pattern has no %n (the exit profile keeps the plain name):
+	 * libheapprof/dump.c live_init. */
+	if (!outpat_has(ov, 'n')) {
+		if (!(pat = outpat_insert(ov, ".%n")))
+			goto nomem;
+		ov = pat;
+	}
 	/* A relative HEAPPROF_OUT is the library's starting directory's (it
 	 * resolves it at start-up), which /proc does not keep: the program may
 	 * have moved since.  The shell's PWD in its environment names it when

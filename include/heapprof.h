@@ -24,7 +24,9 @@ extern "C" {
  * to path, through a temporary file renamed into place, so a reader never
  * sees a partial file.  "%p" in path is replaced by the process id and "%n"
  * by the next dump sequence number; path NULL means the HEAPPROF_OUT pattern
- * (or "heapprof.%p.%n.pb.gz" when unset).
+ * (or "heapprof.%p.%n.pb.gz" when unset), with ".%n" before its extension
+ * when it has no %n, so that the dump does not take the exit profile's name;
+ * a relative pattern is taken from the directory the program started in.
  *
  * Returns 0 on success or a negative errno value (-EINVAL when the profiler
  * is off, e.g. HEAPPROF_RATE=0); errno itself is left unchanged.  Cost: it

@@ -167,13 +167,51 @@ int hp_dump_expand(const char *pattern, char *buf, size_t len)
 }
 
 static char abs_pattern[4096];
+static char live_pattern[4200];
+
+static int has_n(const char *pat)
+{
+	for (; *pat; pat++) {
+		if (pat[0] == '%' && pat[1] == '%')
+			pat++;
+		else if (pat[0] == '%' && pat[1] == 'n')
+			return 1;
+	}
+	return 0;
+}
+
+/* The pattern of dumps taken while the program runs (a signal, the
+ * interval, heapprof_dump(NULL)): the exit pattern, with ".%n" before its
+ * extension when it has no %n of its own, as heapprof run and dump do
+ * (cli/outpat.c outpat_insert, the same extensions).  Without it every
+ * such dump of HEAPPROF_OUT=app.%p.pb.gz had one name: the second
+ * overwrote the first, and the exit profile both. */
+static void live_init(const char *pat)
+{
+	static const char *const ext[] = { ".pb.gz", ".pprof.gz", ".gz", ".pb", ".pprof", ".prof" };
+	live_pattern[0] = 0;
+	if (has_n(pat))
+		return;
+	const char *base = strrchr(pat, '/');
+	base = base ? base + 1 : pat;
+	size_t n = strlen(pat), at = n;
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		size_t e = strlen(ext[i]);
+		if (strlen(base) > e && !strcmp(pat + n - e, ext[i])) {
+			at = n - e;
+			break;
+		}
+	}
+	if (snprintf(live_pattern, sizeof live_pattern, "%.*s.%%n%s", (int)at, pat, pat + at) >= (int)sizeof live_pattern)
+		live_pattern[0] = 0;
+}
 
 /* A relative HEAPPROF_OUT (and the default pattern of signal dumps) is
  * taken relative to the directory the program started in, as a user who
  * typed it there means: resolved at each dump, it followed the program's
  * chdir() and put profiles in its data directory, or failed to.  Kept
  * relative when getcwd fails or the result is too long. */
-void hp_dump_init(void)
+static void abs_init(void)
 {
 	const char *pat = hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
 	char cwd[2048];
@@ -190,6 +228,13 @@ void hp_dump_init(void)
 		abs_pattern[0] = 0;
 }
 
+void hp_dump_init(void)
+{
+	abs_init();
+	live_init(hp_dump_pattern());
+
+}
+
 const char *hp_dump_pattern(void)
 {
 	if (abs_pattern[0])
@@ -197,9 +242,14 @@ const char *hp_dump_pattern(void)
 	return hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
 }
 
+static const char *live(void)
+{
+	return live_pattern[0] ? live_pattern : hp_dump_pattern();
+}
+
 int hp_dump_next(char *path, size_t len)
 {
-	int r = hp_dump_expand(hp_dump_pattern(), path, len);
+	int r = hp_dump_expand(live(), path, len);
 	if (r != 0)
 		return r;
 	return hp_dump_to_path(path);
@@ -208,9 +258,9 @@ int hp_dump_next(char *path, size_t len)
 void hp_dump_at_exit(void)
 {
 	char path[4096];
-	if (!hp_cfg.out || !hp_cfg.rate)
+	if (!hp_cfg.out || !hp_cfg.rate || hp_dump_expand(hp_dump_pattern(), path, sizeof path) != 0)
 		return;
-	hp_dump_next(path, sizeof path);
+	hp_dump_to_path(path);
 }
 
 void hp_dump_atfork_child(void)
@@ -225,7 +275,7 @@ HP_EXPORT int heapprof_dump(const char *path)
 	if (!hp_cfg.rate)
 		return -EINVAL;
 	int e = errno;
-	int r = hp_dump_expand(path ? path : hp_dump_pattern(), buf, sizeof buf);
+	int r = hp_dump_expand(path ? path : live(), buf, sizeof buf);
 	if (r == 0)
 		r = hp_dump_to_path(buf);
 	errno = e;

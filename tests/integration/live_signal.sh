@@ -15,6 +15,8 @@
 #   - a program that installs its own SIGUSR2 handler keeps it: its handler
 #     sees every signal and no profile is written;
 #   - a program started with SIGUSR2 ignored keeps ignoring it;
+#   - with a pattern without %n, signal dumps get .1, .2 before the
+#     extension and the exit profile the pattern's own name;
 #   - after main left with pthread_exit, with only a thread left that has
 #     not allocated (tests/progs/pexit.c stdin), a signal still dumps, and
 #     the process ends when that thread does;
@@ -119,6 +121,27 @@ if cmp -s "$d/g.$pid.1.pb.gz" "$d/g.$pid.2.pb.gz" || cmp -s "$d/g.$pid.2.pb.gz" 
 	not_ok "the three dumps are distinct files"
 else
 	ok "the three dumps are distinct files"
+fi
+
+# ---- a pattern without %n: dumps get .%n, the exit profile the name ----
+d=$T/non
+mkdir -p "$d"
+bg non 30 8 HEAPPROF_OUT="$d/n.%p.pb.gz" "$CTL"
+wait_line "$T/non.out" '^ready$' 10
+pid=$(bg_pid non)
+kill -USR2 "$pid"
+wait_files "$d" "n.$pid.1.pb.gz" 1 10
+kill -USR2 "$pid"
+wait_files "$d" "n.$pid.2.pb.gz" 1 10
+exec 8>&-
+bg_wait non 20
+got=$(cd "$d" && ls | tr '\n' ' ')
+want="n.$pid.1.pb.gz n.$pid.2.pb.gz n.$pid.pb.gz "
+if [ "$(rc non)" = 0 ] && [ "$got" = "$want" ]; then
+	ok "HEAPPROF_OUT without %n: signal dumps .1 and .2, the exit profile under the plain name"
+else
+	not_ok "HEAPPROF_OUT without %n: signal dumps .1 and .2, the exit profile under the plain name" \
+		"want: $want" "got:  $got" "$(show non)"
 fi
 
 # ---- HEAPPROF_SIGNAL by name and by number, default rate ----
