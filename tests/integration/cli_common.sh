@@ -18,6 +18,8 @@
 #                             $T/fake/, so `run` and `dump` can be tested
 #                             without the real library: sets FAKE_LIB
 #   pprof ARGS...             go tool pprof, quietly
+#   wait_mapped PID           until PID has libheapprof mapped (at most 2 s); not
+#                             until it has started: dump must wait for that itself
 #   finish                    exit 1 if any check failed, else 0 (scripts end with it)
 
 TEST_KIND=cli
@@ -76,6 +78,13 @@ fake_lib() {
 
 # finish: the script's exit status, 1 when any check failed.
 finish() { exit "$FAILED"; }
+wait_mapped() {
+	for _i in $(seq 100); do
+		grep -q libheapprof "/proc/$1/maps" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	return 1
+}
 
 # one_line TAG: stderr of a run is exactly one line starting "heapprof: ".
 one_line() {

@@ -144,10 +144,7 @@ if [ -f "$LIB" ]; then
 	lpid=$!
 	# Only until the library is mapped, not until it has started: the
 	# CLI must wait for the handler rather than kill the program.
-	for _i in $(seq 100); do
-		grep -q libheapprof "/proc/$lpid/maps" 2>/dev/null && break
-		sleep 0.01
-	done
+	wait_mapped "$lpid"
 	run l1 20 "$HP" dump "$lpid"
 	f1=$(cat "$T/l1.out")
 	run l2 20 "$HP" dump "$lpid" -o "$T/live/second.pb.gz"

@@ -77,10 +77,7 @@ if [ -f "$LIB" ]; then
 		'trap "echo term; exit 9" TERM; i=0; while [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done' \
 		>"$T/o/live.out" 2>&1 &
 	tpid=$!
-	for _i in $(seq 100); do
-		grep -q libheapprof "/proc/$tpid/maps" 2>/dev/null && break
-		sleep 0.02
-	done
+	wait_mapped "$tpid"
 	run dterm 20 "$HP" dump "$tpid"
 	check "$([ "$(rc dterm)" = 0 ] && kill -0 "$tpid" 2>/dev/null && ! grep -q term "$T/o/live.out"; echo $?)" \
 		"dump of a process with HEAPPROF_SIGNAL=TERM (refused by the library): SIGUSR2 sent, the program lives on" \
