@@ -33,7 +33,7 @@ static struct {
 	pthread_once_t once;
 	pthread_key_t exit_key;
 	int have_key;
-	int live;               /* threads of the program set up and not yet exited (atomic) */
+	int live;               /* threads of the program counted and not yet exited (atomic) */
 	int fork_guard;         /* the forking thread's guard, saved by prepare */
 } core = { .once = PTHREAD_ONCE_INIT };
 
@@ -178,11 +178,26 @@ void hp_thread_adopt(void)
 {
 	struct hp_thread *t = &hp_self;
 	int g = hp_guard_enter();
-	if (pthread_setspecific(core.exit_key, (void *)1) == 0)
+	if (t->counted)
+		/* Counted at an allocation made before its start routine (by
+		 * another preload's pthread_create): the creator's count goes.
+		 * Not the last: this thread holds one. */
+		__atomic_sub_fetch(&core.live, 1, __ATOMIC_ACQ_REL);
+	else if (pthread_setspecific(core.exit_key, (void *)1) == 0)
 		t->counted = 1;
 	else
 		count_out();    /* it could never be counted out */
 	hp_guard_leave(g);
+}
+
+void hp_thread_disown(void)
+{
+	struct hp_thread *t = &hp_self;
+	if (!t->counted)
+		return;
+	t->counted = 0;
+	pthread_setspecific(core.exit_key, NULL);
+	__atomic_sub_fetch(&core.live, 1, __ATOMIC_ACQ_REL);
 }
 
 /* Counts t's thread in core.live, once; the key's destructor counts it

@@ -220,6 +220,7 @@ static void *dumper_main(void *arg)
 {
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
+	hp_thread_disown();
 	for (;;) {
 		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
 			return NULL;
@@ -263,8 +264,8 @@ static void start_thread(void)
 	int zero = 0;
 	if (!__atomic_compare_exchange_n(&dm.starting, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
-	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
-		return;         /* stays claimed: the thread exists */
+	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
+		return;         /* stays claimed: the thread exists, or must not any more */
 	sigset_t all, old;
 	pthread_attr_t attr;
 	sigfillset(&all);
@@ -409,9 +410,11 @@ void hp_dumper_lazy_start(uintptr_t caller)
  * child. */
 void hp_dumper_retire(void)
 {
-	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || dm.retire)
+	if (dm.retire)
 		return;
-	__atomic_store_n(&dm.retire, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&dm.retire, 1, __ATOMIC_RELEASE);      /* also: never started from now on */
+	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
+		return;
 	__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	struct timespec until;

@@ -173,6 +173,11 @@ void hp_init(void);
 int hp_thread_created(void);
 void hp_thread_uncreated(void);
 void hp_thread_adopt(void);
+/* Our dumper and HTTP threads, at their start: if another preload's
+ * pthread_create allocated on them before that (so they were counted as the
+ * program's), they are not: counted, they would keep the count above zero
+ * until their own retiring, which waits for it to reach zero. */
+void hp_thread_disown(void);
 /* The slow path of every allocation entry point: a sample is due (or the
  * thread is new, or the profiler is not ready).  p is the block the real
  * allocator returned (NULL if it failed), from the program's frame. */

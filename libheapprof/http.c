@@ -1000,6 +1000,7 @@ static void *http_main(void *arg)
 {
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
+	hp_thread_disown();
 	struct pollfd pfd[HTTP_MAX_CONNS + 1];
 	int who[HTTP_MAX_CONNS + 1];
 	for (;;) {

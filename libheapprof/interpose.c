@@ -515,10 +515,6 @@ HP_EXPORT size_t malloc_usable_size(void *p)
 	return real.malloc_usable_size(p);
 }
 
-/* Not an allocator entry point: the program's first thread makes glibc
- * multi-threaded, after which heapprof's dumper thread costs nothing more,
- * so it is started then (dumper.c).  One predicted branch per thread
- * created. */
 /* A new thread of the program starts here, to be counted before it runs
  * fn (core.c hp_thread_adopt): its creator counted it already, so that
  * the count cannot fall to zero while it is starting.  The start and its
@@ -553,6 +549,11 @@ static struct start_slot *start_claim(void)
 	return NULL;
 }
 
+/* Not an allocator entry point: the program's first thread makes glibc
+ * multi-threaded, after which heapprof's dumper thread costs nothing more,
+ * so it is started then (dumper.c); and every thread is counted
+ * (thread_begin).  When all 64 slots are taken, the thread starts as it is
+ * and is counted at its first allocation. */
 HP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
 	struct start_slot *s = NULL;

@@ -303,8 +303,9 @@ int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 	while (i < n && in_new(buf[i]))
 		i++;
 	/* Further frames of ours: only the pthread_create wrapper calls back
-	 * into the program, and what pthread_create allocates belongs to
-	 * libc's pthread_create and its caller, as without us. */
+	 * into the program (thread_begin leaves no frame: it tail-calls the
+	 * start routine), and what pthread_create allocates belongs to libc's
+	 * pthread_create and its caller, as without us. */
 	int d = 0;
 	for (; i < n && d < max; i++)
 		if (!in(&st.self, buf[i]))

@@ -11,7 +11,10 @@
 #    (tests/progs/pexit.c): the process ends when they are done, exit 0,
 #    with its exit profile, also when heapprof's dumper thread runs from
 #    the start (HEAPPROF_INTERVAL) or its HTTP server does; those threads
-#    used to keep the process alive for ever;
+#    used to keep the process alive for ever; also with a second preload
+#    that wraps pthread_create and allocates on every new thread before its
+#    start routine (tests/progs/wrapplugin.c), heapprof's own threads
+#    included;
 #  - return from main is covered by every other test.
 . "$(dirname "$0")/lib_common.sh"
 
@@ -59,5 +62,20 @@ for pm in interval http trace; do
 		ok "$what"
 	else
 		not_ok "$what" "files: $(ls -A "$T/pe.$pm" | tr '\n' ' ')" "$(show "pe.$pm")"
+	fi
+done
+
+for pm in default interval; do
+	case $pm in
+	default) set -- ;;
+	interval) set -- HEAPPROF_INTERVAL=1 ;;
+	esac
+	mkdir -p "$T/pw.$pm"
+	run "pw.$pm" 30 env LD_PRELOAD="$LIB $PROGS/wrapplugin.so" "$@" HEAPPROF_OUT="$T/pw.$pm/p.%p.pb.gz" "$PROGS/pexit"
+	what="pthread_exit from main, another preload wrapping pthread_create ($pm): the process ends, exit 0"
+	if [ "$(rc "pw.$pm")" = 0 ] && [ "$(sed -n 3p "$T/pw.$pm.out")" = "quiet worker done" ]; then
+		ok "$what"
+	else
+		not_ok "$what" "$(show "pw.$pm")"
 	fi
 done
