@@ -304,32 +304,41 @@ int cmd_dump(int argc, char **argv)
 	} else {
 		roots[nroots++] = "";
 	}
+	/* A root whose directory cannot be read (a stale PWD without the
+	 * pattern's subdirectory) is left out; only when none can be read is
+	 * that an error. */
 	for (int i = 0; i < nroots; i++) {
 		char *full;
+		int d = ndir;
 		if (!*roots[i])
 			full = strdup(ov);
 		else if (asprintf(&full, "%s%s%s", roots[i], strcmp(roots[i], "/") ? "/" : "", ov) < 0)
 			full = NULL;
 		if (!full)
 			goto nomem;
-		abspat[i] = outpat_expand(full, pid, -1);
+		abspat[d] = outpat_expand(full, pid, -1);
 		free(full);
-		if (!abspat[i])
+		if (!abspat[d])
 			goto nomem;
-		char *slash = strrchr(abspat[i], '/');
+		char *slash = strrchr(abspat[d], '/');
 		*slash = '\0';
-		dir[i] = *abspat[i] ? abspat[i] : "/";
+		dir[d] = *abspat[d] ? abspat[d] : "/";
 		base = slash + 1;
-		ndir = i + 1;
-		if (outpat_has(dir[i], 'n')) {
+		if (outpat_has(dir[d], 'n')) {
 			cli_err("cannot follow process %ld's HEAPPROF_OUT='%s': %%n in a directory name", pid, ov);
 			goto out;
 		}
-		if (snap_take(&before[i], dir[i], base, pid, 0)) {
+		if (snap_take(&before[d], dir[d], base, pid, 0)) {
 			e = errno;
-			cli_err("cannot read the directory '%s': %s", dir[i], strerror(e));
+			if (i + 1 < nroots || ndir) {
+				free(abspat[d]);
+				abspat[d] = NULL;
+				continue;
+			}
+			cli_err("cannot read the directory '%s': %s", dir[d], strerror(e));
 			goto out;
 		}
+		ndir = d + 1;
 	}
 
 	/* Never send a signal nobody catches: its default action would end

@@ -224,7 +224,7 @@ int cmd_leaks(int argc, char **argv)
 	 * FILE behind the "--", and FILE would be run as the command. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		int value = i > 1 && (!strcmp(argv[i - 1], "-n") || !strcmp(argv[i - 1], "--top"));
-		if (argv[i][0] != '-' && !value) {
+		if ((argv[i][0] != '-' || !argv[i][1]) && !value) {      /* "-" is stdin, a file */
 			for (int j = i + 1; j < argc; j++)
 				if (!strcmp(argv[j], "--"))
 					return cli_usage(argv[0], "leaks takes a profile file or -- and a command, not both");

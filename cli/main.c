@@ -58,6 +58,7 @@ static int run(int argc, char **argv);
 int main(int argc, char **argv)
 {
 	int rc = run(argc, argv);
+	errno = 0;
 	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
 		cli_err("cannot write to stdout: %s", strerror(errno ? errno : EIO));
 		rc = EXIT_FAIL;

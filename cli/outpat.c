@@ -78,7 +78,8 @@ static int match_from(struct match *m, const char *pat, const char *name)
 int outpat_match(const char *pat, const char *name, long pid)
 {
 	struct match m = { pat, name, strlen(name), pid, NULL };
-	if (strstr(pat, "%"))
+	const char *w = strstr(pat, "%n");
+	if (w && strstr(w + 2, "%n") && strlen(pat) <= 4096)    /* two wildcards or more */
 		m.seen = calloc((strlen(pat) + 1) * (m.nlen + 1), 1);   /* NULL: unmemoized */
 	int r = match_from(&m, pat, name);
 	free(m.seen);
