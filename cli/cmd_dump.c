@@ -38,6 +38,7 @@ static const char dump_help[] =
 	"the directory it started in) and prints the file's path.\n"
 	"\n"
 	"  -o, --output FILE    copy the profile to FILE and print FILE instead\n"
+	"                       (- writes the profile itself to stdout)\n"
 	"      --timeout S      give up after S seconds (default 10)\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -138,44 +139,54 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Copies src to dst (through a temporary name when dst is a regular file:
- * cli_out_open).  Returns 0 or -1 (printed). */
-static int copy_file(const char *src, const char *dst)
+/* Copies the open file in to fd out: 0, or an errno value (-1 printed). */
+static int copy_fd(int in, int out, const char *src)
 {
 	char buf[65536];
-	struct cli_out o;
-	int in = open(src, O_RDONLY | O_CLOEXEC), err = 0;
-	if (in < 0) {
-		cli_err("cannot open '%s': %s", src, strerror(errno));
-		return -1;
-	}
-	if (cli_out_open(&o, dst)) {
-		close(in);
-		return -1;
-	}
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			cli_err("cannot read '%s': %s", src, strerror(errno));
-			err = -1;
-			break;
+			return -1;
 		}
 		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n && !err;) {
-			ssize_t w = write(o.fd, buf + off, (size_t)(n - off));
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
-				err = errno;
-			else
-				off += w;
+				return errno;
+			off += w;
 		}
-		if (err)
-			break;
 	}
+}
+
+/* Copies src to dst (through a temporary name when dst is a regular file:
+ * cli_out_open), or to stdout for "-".  Returns 0 or -1 (printed). */
+static int copy_file(const char *src, const char *dst)
+{
+	struct cli_out o;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		cli_err("cannot open '%s': %s", src, strerror(errno));
+		return -1;
+	}
+	if (!strcmp(dst, "-")) {
+		/* fd 1 as it is: opening /dev/stdout would truncate a >> file */
+		int err = copy_fd(in, STDOUT_FILENO, src);
+		close(in);
+		if (err > 0)
+			cli_err("cannot write to stdout: %s", strerror(err));
+		return err ? -1 : 0;
+	}
+	if (cli_out_open(&o, dst)) {
+		close(in);
+		return -1;
+	}
+	int err = copy_fd(in, o.fd, src);
 	close(in);
 	return cli_out_close(&o, err);
 }
@@ -434,7 +445,11 @@ int cmd_dump(int argc, char **argv)
 			nap *= 2;
 	}
 
-	if (out) {
+	if (out && !strcmp(out, "-")) {
+		/* as flame -o -: the profile itself, for a pipe */
+		if (copy_file(found, "-"))
+			goto out;
+	} else if (out) {
 		if (copy_file(found, out))
 			goto out;
 		printf("%s\n", out);

@@ -14,7 +14,9 @@
 #  - a write to stdout that fails is an error, with a message;
 #  - dump reads HEAPPROF_SIGNAL as the library does: for TERM, which the
 #    library refuses (it keeps SIGUSR2), dump sends SIGUSR2, not SIGTERM,
-#    and the program lives on.
+#    and the program lives on;
+#  - dump -o - writes the profile itself to stdout (as flame -o - does),
+#    appending to a >> file rather than truncating it.
 . "$(dirname "$0")/cli_common.sh"
 need_cli
 go_profiles
@@ -82,6 +84,12 @@ if [ -f "$LIB" ]; then
 	check "$([ "$(rc dterm)" = 0 ] && kill -0 "$tpid" 2>/dev/null && ! grep -q term "$T/o/live.out"; echo $?)" \
 		"dump of a process with HEAPPROF_SIGNAL=TERM (refused by the library): SIGUSR2 sent, the program lives on" \
 		"$(show dterm)" "program: $(cat "$T/o/live.out")"
+	echo first >"$T/o/piped"
+	run dpipe 20 sh -c '"$0" dump -o - "$1" >>"$2"' "$HP" "$tpid" "$T/o/piped"
+	tail -c +7 "$T/o/piped" >"$T/o/piped.pb.gz"
+	check "$([ "$(rc dpipe)" = 0 ] && [ "$(head -n 1 "$T/o/piped")" = first ] &&
+		pprof -raw "$T/o/piped.pb.gz" | grep -q '^Samples:'; echo $?)" \
+		"dump -o - appends the profile itself to stdout" "$(show dpipe)"
 	kill -KILL "$tpid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
 fi
