@@ -9,6 +9,7 @@
  * snapshots whose difference is "what was written meanwhile".
  */
 #include "outpat.h"
+#include "../libheapprof/hp_env.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -88,13 +89,7 @@ int outpat_match(const char *pat, const char *name, long pid)
 
 int outpat_has(const char *pat, char c)
 {
-	for (; *pat; pat++) {
-		if (pat[0] == '%' && pat[1] == '%')
-			pat++;
-		else if (pat[0] == '%' && pat[1] == c)
-			return 1;
-	}
-	return 0;
+	return hp_env_pattern_has(pat, c);
 }
 
 char *outpat_expand(const char *pat, long pid, long n)
@@ -201,17 +196,7 @@ void snap_free(struct snap *s)
 
 char *outpat_insert(const char *file, const char *what)
 {
-	static const char *const ext[] = { ".pb.gz", ".pprof.gz", ".gz", ".pb", ".pprof", ".prof" };
-	const char *base = strrchr(file, '/');
-	base = base ? base + 1 : file;
-	size_t n = strlen(file), at = n;
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-		size_t e = strlen(ext[i]);
-		if (strlen(base) > e && strcmp(file + n - e, ext[i]) == 0) {
-			at = n - e;
-			break;
-		}
-	}
+	size_t n = strlen(file), at = hp_env_ext_at(file);
 	char *out = malloc(n + strlen(what) + 1);
 	if (out)
 		sprintf(out, "%.*s%s%s", (int)at, file, what, file + at);

@@ -10,6 +10,7 @@
  * failed write removes the temporary file and warns once.
  */
 #include "hp.h"
+#include "hp_env.h"
 #include "heapprof.h"
 
 #include <errno.h>
@@ -169,39 +170,18 @@ int hp_dump_expand(const char *pattern, char *buf, size_t len)
 static char abs_pattern[4096];
 static char live_pattern[4200];
 
-static int has_n(const char *pat)
-{
-	for (; *pat; pat++) {
-		if (pat[0] == '%' && pat[1] == '%')
-			pat++;
-		else if (pat[0] == '%' && pat[1] == 'n')
-			return 1;
-	}
-	return 0;
-}
-
 /* The pattern of dumps taken while the program runs (a signal, the
  * interval, heapprof_dump(NULL)): the exit pattern, with ".%n" before its
- * extension when it has no %n of its own, as heapprof run and dump do
- * (cli/outpat.c outpat_insert, the same extensions).  Without it every
+ * extension when it has no %n of its own.  Without it every
  * such dump of HEAPPROF_OUT=app.%p.pb.gz had one name: the second
- * overwrote the first, and the exit profile both. */
+ * overwrote the first, and the exit profile both.  hp_env.h: the tool
+ * derives the same names. */
 static void live_init(const char *pat)
 {
-	static const char *const ext[] = { ".pb.gz", ".pprof.gz", ".gz", ".pb", ".pprof", ".prof" };
 	live_pattern[0] = 0;
-	if (has_n(pat))
+	if (hp_env_pattern_has(pat, 'n'))
 		return;
-	const char *base = strrchr(pat, '/');
-	base = base ? base + 1 : pat;
-	size_t n = strlen(pat), at = n;
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-		size_t e = strlen(ext[i]);
-		if (strlen(base) > e && !strcmp(pat + n - e, ext[i])) {
-			at = n - e;
-			break;
-		}
-	}
+	size_t at = hp_env_ext_at(pat);
 	if (snprintf(live_pattern, sizeof live_pattern, "%.*s.%%n%s", (int)at, pat, pat + at) >= (int)sizeof live_pattern)
 		live_pattern[0] = 0;
 }

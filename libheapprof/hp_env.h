@@ -5,8 +5,10 @@
  * environment, and `heapprof run` refuses what the library would ignore.
  * When the two read HEAPPROF_SIGNAL=TERM differently (the tool took any
  * signal name, the library only its list), dump sent SIGTERM to a program
- * that caught it and ended it.  Header-only: the tool does not link the
- * library.
+ * that caught it and ended it.  Likewise the HEAPPROF_OUT patterns, whose
+ * derived names (".%n" for dumps taken while the program runs) the tool
+ * must find where the library writes them.  Header-only: the tool does not
+ * link the library.
  */
 #ifndef HEAPPROF_HP_ENV_H
 #define HEAPPROF_HP_ENV_H
@@ -63,6 +65,34 @@ static inline int hp_env_signal(const char *s)
 	if (!strncmp(s, "RTMIN+", 6) && hp_env_u64(s + 6, &v) == 0 && v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
 		return SIGRTMIN + (int)v;
 	return -1;
+}
+
+/* Whether pattern pat has %c (not counting "%%"). */
+static inline int hp_env_pattern_has(const char *pat, char c)
+{
+	for (; *pat; pat++) {
+		if (pat[0] == '%' && pat[1] == '%')
+			pat++;
+		else if (pat[0] == '%' && pat[1] == c)
+			return 1;
+	}
+	return 0;
+}
+
+/* Where a derived name inserts text into file: before its profile
+ * extension, else at its end.  The offset into file. */
+static inline size_t hp_env_ext_at(const char *file)
+{
+	static const char *const ext[] = { ".pb.gz", ".pprof.gz", ".gz", ".pb", ".pprof", ".prof" };
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	size_t n = strlen(file);
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		size_t e = strlen(ext[i]);
+		if (strlen(base) > e && !strcmp(file + n - e, ext[i]))
+			return n - e;
+	}
+	return n;
 }
 
 #endif
