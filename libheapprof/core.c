@@ -246,10 +246,11 @@ static void peak_account(struct hp_shard *sh, uint64_t size, int sign)
  * hp_stack_room has been asked (hp_alloc_slow). */
 static __attribute__((noinline)) void record_sample(void *p, size_t n, const struct hp_frame *from)
 {
-	uintptr_t pcs[HP_MAX_DEPTH];
-	int g = hp_guard_enter();
+	uintptr_t buf[HP_STACK_BUF];
+	int g = hp_guard_enter(), first;
 	hp_livetab_prefetch(p);
-	int d = hp_stack_capture(pcs, hp_cfg.depth, from);
+	int d = hp_stack_capture(buf, hp_cfg.depth, from, &first);
+	const uintptr_t *pcs = buf + first;
 	int ok = 0, new_stack = 0;
 	if (d > 0) {
 		/* Known buckets are found without hp_g.lock, so that a sample

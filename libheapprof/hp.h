@@ -241,9 +241,13 @@ double hp_sampler_one_minus_exp(double a);   /* 1 - exp(-a), a >= 0 (no libm) */
 /* ---- stack.c: unwinding ---- */
 int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dropped) */
 /* Captures up to max return addresses, leaf first, from the program's frame,
- * with the profiler's own frames (and operator new) removed.  Returns the
- * count (0 = failed). */
-int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from);
+ * with the profiler's own frames (and operator new) removed, into buf (the
+ * walk needs room past max for the frames it then cuts).  The stack starts
+ * at buf[*first]; returns its depth (0 = failed).  Not copied to buf[0]:
+ * that copy re-read the walk's 8-byte stores as 32-byte loads, which store
+ * forwarding cannot serve (docs/performance.md, session 10). */
+#define HP_STACK_BUF (HP_MAX_DEPTH + 16)
+int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame *from, int *first);
 void hp_stack_thread_start(void);            /* a thread's first allocation, guard held */
 int hp_stack_room(void);                     /* 0: too little stack left for a sample here */
 

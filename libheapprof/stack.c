@@ -278,21 +278,20 @@ static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max, const s
 	return n;
 }
 
-int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
+int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame *from, int *first)
 {
-	uintptr_t buf[HP_MAX_DEPTH + 16];
 	int n = -1, i = 0;
+	*first = 0;
 	if (st.mode == HP_UNWIND_FP)
-		return fp_capture(pcs, max, from);
+		return fp_capture(buf, max, from);
 	if (st.mode == HP_UNWIND_CFI && stack_bounds() == 0) {
 		/* The walk has left out our own frames already. */
 		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi, from);
 		if (n >= 0) {
 			while (i < n && in_new(buf[i]))
 				i++;
-			n = n - i < max ? n - i : max;
-			memcpy(pcs, buf + i, (size_t)n * sizeof *pcs);
-			return n;
+			*first = i;
+			return n - i < max ? n - i : max;
 		}
 	}
 	if (!st.backtrace || !per_thread_cache())
@@ -305,10 +304,11 @@ int hp_stack_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 	/* Further frames of ours: only the pthread_create wrapper calls back
 	 * into the program (thread_begin leaves no frame: it tail-calls the
 	 * start routine), and what pthread_create allocates belongs to libc's
-	 * pthread_create and its caller, as without us. */
+	 * pthread_create and its caller, as without us.  Compacted in place:
+	 * d never passes i. */
 	int d = 0;
 	for (; i < n && d < max; i++)
 		if (!in(&st.self, buf[i]))
-			pcs[d++] = buf[i];
+			buf[d++] = buf[i];
 	return d;
 }
