@@ -277,6 +277,7 @@ void hp_ialloc_atfork_child(void);
 struct hp_stack {
 	uint32_t id;
 	uint32_t depth;
+	uint64_t hash;          /* hp_stacktab_hash of pcs: the bucket index's key */
 	uintptr_t pcs[];        /* return addresses, leaf first */
 };
 struct hp_bucket {

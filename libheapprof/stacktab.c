@@ -131,12 +131,13 @@ void hp_stacktab_overflow_frame(void)
 	__asm__ volatile("");
 }
 
-static struct hp_stack *make_stack(const uintptr_t *pcs, int n)
+static struct hp_stack *make_stack(const uintptr_t *pcs, int n, uint64_t hash)
 {
 	struct hp_stack *sk = hp_ialloc(sizeof *sk + (size_t)n * sizeof(uintptr_t));
 	if (!sk)
 		return NULL;
 	sk->depth = (uint32_t)n;
+	sk->hash = hash;
 	sk->id = ++st.nstacks;
 	memcpy(sk->pcs, pcs, (size_t)n * sizeof(uintptr_t));
 	return sk;
@@ -216,7 +217,7 @@ static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, in
 		if (!st.overflow) {
 			/* +1: profile addresses are return addresses minus one */
 			uintptr_t pc = (uintptr_t)hp_stacktab_overflow_frame + 1;
-			st.overflow = make_stack(&pc, 1);
+			st.overflow = make_stack(&pc, 1, hp_stacktab_hash(&pc, 1));
 		}
 		__atomic_fetch_add(&hp_g.overflowed, 1, __ATOMIC_RELAXED);
 		return st.overflow;
@@ -226,7 +227,7 @@ static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, in
 			return NULL;
 		sl = sindex_find(st.sindex, h, pcs, n, &sk);
 	}
-	sk = make_stack(pcs, n);
+	sk = make_stack(pcs, n, h);
 	if (!sk)
 		return NULL;
 	*new_stack = 1;
@@ -234,10 +235,16 @@ static struct hp_stack *intern_stack(const uintptr_t *pcs, int n, uint64_t h, in
 	return sk;
 }
 
-static inline uint64_t bucket_hash(uint32_t stack_id, uint64_t size)
+/* Keyed by the stack's hash, not its id, so that a sample finds its bucket
+ * from the frames it holds: index slot, bucket, stack, three loads in a
+ * chain, where going through the stack index first made four (perf on
+ * churn at rate 1, where each is a cache miss; docs/performance.md,
+ * session 10).  Top bits: the home slot; low 32: the tag. */
+static inline uint64_t bucket_hash(uint64_t stack_hash, uint64_t size)
 {
-	uint64_t h = (size ^ ((uint64_t)stack_id << 40 | stack_id)) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 31);
+	uint64_t h = stack_hash ^ size * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
 }
 
 /* At most 3/4 full: buckets are looked up far more often than added, and
@@ -252,7 +259,7 @@ static int index_full(const struct bucket_gen *g, uint32_t n)
  * too, as sindex_find is. */
 static uint64_t *index_find(struct bucket_gen *g, const struct hp_stack *sk, uint64_t size, uint32_t *id)
 {
-	uint64_t h = bucket_hash(sk->id, size), mask = ((uint64_t)1 << g->bits) - 1;
+	uint64_t h = bucket_hash(sk->hash, size), mask = ((uint64_t)1 << g->bits) - 1;
 	for (uint64_t i = h >> (64 - g->bits);; i = (i + 1) & mask) {
 		uint64_t w = __atomic_load_n(&g->s[i], __ATOMIC_ACQUIRE);
 		*id = (uint32_t)w;
@@ -268,7 +275,7 @@ static uint64_t *index_find(struct bucket_gen *g, const struct hp_stack *sk, uin
 
 static void bslot_fill(uint64_t *sl, const struct hp_bucket *b, uint32_t id)
 {
-	uint64_t tag = (uint32_t)bucket_hash(b->stack->id, b->size);
+	uint64_t tag = (uint32_t)bucket_hash(b->stack->hash, b->size);
 	__atomic_store_n(sl, tag << 32 | id, __ATOMIC_RELEASE);
 }
 
@@ -344,15 +351,23 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, u
 
 uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size)
 {
-	struct stack_gen *sg = __atomic_load_n(&st.sindex, __ATOMIC_ACQUIRE);
-	struct bucket_gen *bg = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
-	struct hp_stack *sk = NULL;
-	uint32_t id = 0;
-	if (sg && bg)
-		sindex_find(sg, hash, pcs, n, &sk);
-	if (sk)
-		index_find(bg, sk, size, &id);
-	return id;
+	struct bucket_gen *g = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
+	if (!g)
+		return 0;
+	uint64_t h = bucket_hash(hash, size), mask = ((uint64_t)1 << g->bits) - 1;
+	for (uint64_t i = h >> (64 - g->bits);; i = (i + 1) & mask) {
+		uint64_t w = __atomic_load_n(&g->s[i], __ATOMIC_ACQUIRE);
+		uint32_t id = (uint32_t)w;
+		if (!id)
+			return 0;
+		if ((uint32_t)(w >> 32) == (uint32_t)h) {
+			const struct hp_bucket *b = hp_stacktab_get(id);
+			const struct hp_stack *sk = b->stack;
+			if (b->size == size && sk->hash == hash && sk->depth == (uint32_t)n &&
+			    !memcmp(sk->pcs, pcs, (size_t)n * sizeof *pcs))
+				return id;
+		}
+	}
 }
 
 struct hp_bucket *hp_stacktab_get(uint32_t id)
