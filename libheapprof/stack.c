@@ -184,9 +184,9 @@ static int stack_bounds(void)
 }
 
 /* Whether this thread has room for a sample on the stack it runs on.  A
- * sample needs about 6.5 KiB of stack (the 2 KiB frame buffers, and
- * libunwind's walk, which takes every stack that is not the thread's
- * own), and a signal handler may run on a sigaltstack of SIGSTKSZ, 8 KiB,
+ * sample takes a few KiB of stack (its 2 KiB frame buffer, and libunwind's
+ * walk, which takes every stack that is not the thread's own; 6.5 KiB when
+ * there were two buffers), and a signal handler may run on a sigaltstack of SIGSTKSZ, 8 KiB,
  * most of which the program's handler uses itself: a malloc sampled there
  * overflowed it into whatever lay below.  Off the thread's own stack and
  * on its alternate one, with less than HP_SAMPLE_STACK left, the sample is

@@ -13,8 +13,9 @@
  * HEAPPROF_MAX_STACKS stacks, new stacks are charged to one overflow stack
  * whose single frame is hp_stacktab_overflow_frame, so the loss shows in
  * every profile under that name.  Changes are made under hp_g.lock;
- * hp_stacktab_lookup reads both indexes without it (see stack_gen); memory
- * comes from ialloc.
+ * hp_stacktab_lookup reads the bucket index without it (see stack_gen),
+ * straight from the stack's hash; the stack index is read only under the
+ * lock, to intern a new stack.  Memory comes from ialloc.
  *
  * Both indexes are open addressing, so a lookup is about one cache line,
  * not a chain of separately allocated nodes:
@@ -38,8 +39,8 @@ struct stack_slot {
 };
 
 /* One generation of an index, published with one pointer store so that a
- * reader without the lock always sees bits and slots that belong
- * together.  A grown index leaves the old generation mapped (readers may
+ * reader without the lock (of the bucket index: hp_stacktab_lookup) always
+ * sees bits and slots that belong together.  A grown index leaves the old generation mapped (readers may
  * still be in it), but gives its slot pages back (hp_ialloc_drop): a
  * reader there finds an empty slot, a miss, and takes the lock, where
  * it finds the entry in the current generation.  The header stays, so
@@ -144,11 +145,8 @@ static struct hp_stack *make_stack(const uintptr_t *pcs, int n, uint64_t hash)
 }
 
 /* The slot holding the stack (hash, pcs, n), or the empty slot where it
- * belongs; *sk is the stack found there, NULL for the empty slot.  Used
- * without the lock too (hp_stacktab_lookup): slots are filled once, hash
- * first, and *sk is what the probe read in the same step as it checked the
- * key, since a slot seen empty may be filled with another key a moment
- * later. */
+ * belongs; *sk is the stack found there, NULL for the empty slot.  Under
+ * hp_g.lock. */
 static struct stack_slot *sindex_find(struct stack_gen *g, uint64_t hash, const uintptr_t *pcs, int n,
 				      struct hp_stack **sk)
 {
@@ -255,8 +253,9 @@ static int index_full(const struct bucket_gen *g, uint32_t n)
 }
 
 /* The slot holding (sk, size), or the empty slot where it belongs; *id is
- * the bucket id found there, 0 for the empty slot.  Used without the lock
- * too, as sindex_find is. */
+ * the bucket id found there, 0 for the empty slot.  Under hp_g.lock; the
+ * reader without it, hp_stacktab_lookup, probes the same slots, and
+ * confirms a tag match against the bucket and its stack instead of sk. */
 static uint64_t *index_find(struct bucket_gen *g, const struct hp_stack *sk, uint64_t size, uint32_t *id)
 {
 	uint64_t h = bucket_hash(sk->hash, size), mask = ((uint64_t)1 << g->bits) - 1;
