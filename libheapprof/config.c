@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -164,11 +165,43 @@ int hp_write_all(int fd, const void *buf, size_t n)
 
 /* Warnings: one write(2), errno kept, each distinct (msg, subject) pair at
  * most once.  No lock (a forked child must never find it held): two threads
- * racing on the same new warning may both print it, which is harmless. */
+ * racing on the same new warning may both print it, which is harmless.
+ *
+ * Only while fd 2 is the file it was when heapprof started.  A program
+ * that closes stderr (daemons do) and opens a file of its own gets fd 2
+ * for it, and a warning written "to stderr" then went into the program's
+ * data (tests/progs/fd2reuse.c).  A program that puts a log on fd 2 itself
+ * gets no warnings there either: we cannot tell the two apart, and a lost
+ * warning harms nothing.  HEAPTRACE lines and the HEAPPROF_LEAKS report,
+ * output the user asked for, go to fd 2 whatever it is, as Go's gctrace
+ * does. */
 static struct {
 	const char *seen[64][2];
 	int nseen;
+	int fd2;                /* 0: not looked at yet; 1: open, as below; -1: closed at start */
+	dev_t dev;
+	ino_t ino;
 } warn;
+
+void hp_warn_init(void)
+{
+	struct stat st;
+	if (fstat(2, &st) == 0) {
+		warn.dev = st.st_dev;
+		warn.ino = st.st_ino;
+		warn.fd2 = 1;
+	} else {
+		warn.fd2 = -1;
+	}
+}
+
+int hp_stderr_ours(void)
+{
+	struct stat st;
+	if (warn.fd2 == 0)
+		return 1;       /* before init: the program has run no code yet */
+	return warn.fd2 > 0 && fstat(2, &st) == 0 && st.st_dev == warn.dev && st.st_ino == warn.ino;
+}
 
 void hp_warn2(const char *msg, const char *subject)
 {
@@ -193,7 +226,8 @@ void hp_warn2(const char *msg, const char *subject)
 		memcpy(buf + len, parts[i], l);
 		len += l;
 	}
-	hp_write_all(2, buf, len);
+	if (hp_stderr_ours())
+		hp_write_all(2, buf, len);
 out:
 	errno = e;
 }

@@ -521,6 +521,7 @@ static void unfollow(void)
 static void init_once(void)
 {
 	int g = hp_guard_enter();
+	hp_warn_init();
 	hp_boot_serve(1);
 	hp_interpose_resolve();
 	hp_config_load();

@@ -110,7 +110,8 @@ static void http_say(const char *fmt, ...)
 	if (n > (int)sizeof buf - 2)
 		n = (int)sizeof buf - 2;
 	buf[n++] = '\n';
-	hp_write_all(2, buf, (size_t)n);
+	if (hp_stderr_ours())
+		hp_write_all(2, buf, (size_t)n);
 	errno = e;
 }
 
