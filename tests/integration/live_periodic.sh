@@ -30,7 +30,9 @@ exec 3>&-
 bg_wait iv 20
 total=$(ls "$d" | grep -c '\.pb\.gz$')
 seqs=$(ls "$d" | sed -n 's/^i\.[0-9]*\.\([0-9]*\)\.pb\.gz$/\1/p' | sort -n | tr '\n' ' ')
-if [ "$n" -ge 2 ] && [ "$n" -le 3 ] && [ "$total" = $((n + 1)) ] &&
+# One more periodic dump may fall between the count and the exit, when a
+# busy machine holds the program's exit back past the next second.
+if [ "$n" -ge 2 ] && [ "$n" -le 3 ] && [ "$total" -ge $((n + 1)) ] && [ "$total" -le $((n + 2)) ] &&
 	[ "$seqs" = "$(seq 1 "$total" | tr '\n' ' ')" ] && [ "$(rc iv)" = 0 ]; then
 	ok "HEAPPROF_INTERVAL=1: $n periodic dumps in 2.6 s, then the exit dump ($seqs)"
 else
