@@ -178,6 +178,10 @@ void hp_thread_adopt(void)
 {
 	struct hp_thread *t = &hp_self;
 	int g = hp_guard_enter();
+	/* The stack bounds now, before the start routine can be inside
+	 * pthread_getattr_np (hp_stack_safe). */
+	if (hp_cfg.rate)
+		hp_stack_thread_start(0);
 	if (t->counted)
 		/* Counted at an allocation made before its start routine (by
 		 * another preload's pthread_create): the creator's count goes.
@@ -210,12 +214,12 @@ static void count_in(struct hp_thread *t)
 	}
 }
 
-static HP_COLD void thread_setup(struct hp_thread *t)
+static HP_COLD void thread_setup(struct hp_thread *t, uintptr_t caller)
 {
 	hp_sampler_seed(t);
 	if (hp_cfg.rate) {
 		int g = hp_guard_enter();
-		hp_stack_thread_start();
+		hp_stack_thread_start(caller);
 		hp_guard_leave(g);
 	}
 	int g = hp_guard_enter();
@@ -294,7 +298,7 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 	if (HP_UNLIKELY(!hp_g.ready))
 		hp_init();
 	if (HP_UNLIKELY(!t->rng))
-		thread_setup(t);
+		thread_setup(t, from->pc);
 	if (hp_g.tracing) {
 		if (p)
 			hp_trace_alloc(t, p);
@@ -380,7 +384,7 @@ int hp_free_slow(void *p)
 	struct hp_thread *t = &hp_self;
 	if (hp_g.tracing && !t->guard && !hp_boot_owns(p)) {
 		if (HP_UNLIKELY(!t->rng) && hp_g.ready)
-			thread_setup(t);        /* a thread that only frees must flush at exit too */
+			thread_setup(t, 0);     /* a thread that only frees must flush at exit too */
 		hp_trace_free(t, p);
 	}
 	uint32_t b = detach(p);

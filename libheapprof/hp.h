@@ -252,7 +252,8 @@ int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dr
  * forwarding cannot serve (docs/performance.md, session 10). */
 #define HP_STACK_BUF (HP_MAX_DEPTH + 16)
 int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame *from, int *first);
-void hp_stack_thread_start(void);            /* a thread's first allocation, guard held */
+void hp_stack_thread_start(uintptr_t caller); /* at a thread's start or first allocation (from caller); guard held */
+int hp_stack_safe(uintptr_t caller);         /* 0: bounds unknown, and not to be asked for now (stack.c) */
 int hp_stack_room(void);                     /* 0: too little stack left for a sample here */
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */

@@ -47,12 +47,16 @@ static struct {
 	struct range self;
 	struct range skip[NSKIP];       /* operator new variants */
 	int nskip;
+	struct range libc;              /* libc's code: see hp_stack_safe */
 } st;
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+/* The code of the module holding probe->lo, for dl_iterate_phdr: *probe
+ * becomes that range. */
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	uintptr_t probe = (uintptr_t)arg;
+	struct range *r = arg;
+	uintptr_t probe = r->lo;
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -65,8 +69,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 			hi = a + ph->p_memsz;
 	}
 	if (probe >= lo && probe < hi) {
-		st.self.lo = lo;
-		st.self.hi = hi;
+		r->lo = lo;
+		r->hi = hi;
 		return 1;
 	}
 	return 0;
@@ -118,7 +122,12 @@ int hp_stack_init(void)
 		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
 		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
 	};
-	dl_iterate_phdr(find_self, (void *)(uintptr_t)hp_stack_capture);
+	st.self.lo = (uintptr_t)hp_stack_capture;
+	if (!dl_iterate_phdr(find_text, &st.self))
+		st.self.lo = 0;
+	st.libc.lo = (uintptr_t)pthread_getattr_np;
+	if (!dl_iterate_phdr(find_text, &st.libc))
+		st.libc.lo = 0;
 	st.mode = hp_cfg.unwind;
 	if (st.mode == HP_UNWIND_CFI && hp_cfi_init() != 0)
 		st.mode = HP_UNWIND_LIBUNWIND;
@@ -144,7 +153,7 @@ int hp_stack_init(void)
 	 * before main, from our constructor if not earlier, and its blocks
 	 * come from the bootstrap arena (interpose.c), so the program's heap
 	 * is at main as it would be without us. */
-	hp_stack_thread_start();
+	hp_stack_thread_start(0);
 	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
@@ -181,6 +190,23 @@ static int stack_bounds(void)
 		stack_hi = (uintptr_t)addr + size;
 	}
 	return stack_hi > stack_lo ? 0 : -1;
+}
+
+/* Whether this thread may ask for its stack bounds in an allocation made
+ * from caller: yes once it knows them, or when the call is not from libc.
+ * pthread_getattr_np holds a thread's lock while it allocates (a cpuset
+ * realloc'd, an attribute extension calloc'd), and our own
+ * pthread_getattr_np for the thread waited on that lock for ever: a
+ * runtime that asks for a new thread's stack first thing (Rust's std,
+ * garbage collectors) made that the thread's first allocation
+ * (tests/progs/getattr.c).  Threads started through our pthread_create
+ * learn their bounds before their start routine runs (hp_thread_adopt),
+ * so this is for the others (created before us, or by thrd_create);
+ * until an allocation from outside libc, their samples are walked by
+ * libunwind, which needs no bounds. */
+int hp_stack_safe(uintptr_t caller)
+{
+	return stack_hi || caller < st.libc.lo || caller >= st.libc.hi;
 }
 
 /* Whether this thread has room for a sample on the stack it runs on.  A
@@ -227,9 +253,10 @@ extern void *__tls_get_addr(hp_tls_index *ti);
  *    fallback (the block alone is made now, through __tls_get_addr, which
  *    is what libunwind's own code calls).
  * Caller holds the guard. */
-void hp_stack_thread_start(void)
+void hp_stack_thread_start(uintptr_t caller)
 {
-	stack_bounds();         /* all modes: hp_stack_room reads them too */
+	if (hp_stack_safe(caller))
+		stack_bounds(); /* all modes: hp_stack_room reads them too */
 	if (st.mode == HP_UNWIND_CFI && st.unw_tls) {
 		/* the block a first fallback would make glibc allocate */
 		hp_tls_index ti = { st.unw_tls, 0 };
@@ -248,7 +275,7 @@ void hp_stack_thread_start(void)
  * into pcs. */
 static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 {
-	if (stack_bounds() != 0)
+	if (!hp_stack_safe(from->pc) || stack_bounds() != 0)
 		return 0;
 	const uintptr_t lo = stack_lo, hi = stack_hi - 2 * sizeof(uintptr_t);
 	uintptr_t f = (uintptr_t)__builtin_frame_address(0);
@@ -284,7 +311,7 @@ int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame
 	*first = 0;
 	if (st.mode == HP_UNWIND_FP)
 		return fp_capture(buf, max, from);
-	if (st.mode == HP_UNWIND_CFI && stack_bounds() == 0) {
+	if (st.mode == HP_UNWIND_CFI && hp_stack_safe(from->pc) && stack_bounds() == 0) {
 		/* The walk has left out our own frames already. */
 		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi, from);
 		if (n >= 0) {
