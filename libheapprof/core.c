@@ -440,15 +440,21 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const 
 
 /* ---- process events ---- */
 
-static void exit_hook(void)
+static void exit_work(void *arg)
 {
-	int g = hp_guard_enter();
+	(void)arg;
 	hp_dumper_exit();
 	hp_trace_flush(&hp_self);
 	hp_dump_at_exit();
 	hp_trace_line("exit", NULL);    /* last: after the dump line of the final profile */
 	if (hp_cfg.leaks && hp_cfg.rate)
 		hp_leaks_report();
+}
+
+static void exit_hook(void)
+{
+	int g = hp_guard_enter();
+	hp_stack_run_big(exit_work, NULL);  /* exit() may come from a thread with a small stack */
 	hp_guard_leave(g);
 }
 

@@ -248,6 +248,17 @@ void hp_dump_atfork_child(void)
 	dump.seq = 0;
 }
 
+struct api_dump {
+	const char *path;
+	int r;
+};
+
+static void api_dump(void *arg)
+{
+	struct api_dump *d = arg;
+	d->r = hp_dump_to_path(d->path);
+}
+
 HP_EXPORT int heapprof_dump(const char *path)
 {
 	char buf[4096];
@@ -255,9 +266,9 @@ HP_EXPORT int heapprof_dump(const char *path)
 	if (!hp_cfg.rate)
 		return -EINVAL;
 	int e = errno;
-	int r = hp_dump_expand(path ? path : live(), buf, sizeof buf);
-	if (r == 0)
-		r = hp_dump_to_path(buf);
+	struct api_dump d = { buf, hp_dump_expand(path ? path : live(), buf, sizeof buf) };
+	if (d.r == 0)
+		hp_stack_run_big(api_dump, &d);     /* the caller's thread may have a small stack */
 	errno = e;
-	return r;
+	return d.r;
 }

@@ -255,6 +255,7 @@ int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame
 void hp_stack_thread_start(uintptr_t caller); /* at a thread's start or first allocation (from caller); guard held */
 int hp_stack_safe(uintptr_t caller);         /* 0: bounds unknown, and not to be asked for now (stack.c) */
 int hp_stack_room(void);                     /* 0: too little stack left for a sample here */
+void hp_stack_run_big(void (*fn)(void *), void *arg); /* fn(arg) with room for a dump (stack.c) */
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
 int hp_cfi_init(void);                       /* 0 or -1 (then libunwind does every walk) */

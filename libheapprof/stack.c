@@ -29,6 +29,8 @@
 #include <link.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 #define NSKIP 12
 
@@ -338,4 +340,55 @@ int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame
 		if (!in(&st.self, buf[i]))
 			buf[d++] = buf[i];
 	return d;
+}
+
+/* ---- room for a dump ---- */
+
+/* Building a profile takes about 150 KiB of stack (libdw's
+ * dwarf_getsrclines alone; the dumper thread has 256 KiB), and the exit
+ * profile, the leak report and heapprof_dump() are built on the calling
+ * thread: exit() from a thread with a 32 KiB stack, or from a main thread
+ * under `ulimit -s 128`, died of SIGSEGV there (tests/progs/smallstack.c).
+ * With less than HP_DUMP_STACK left on this thread's stack (or a stack we
+ * do not know, such as a signal handler's), fn runs on a mapping of its
+ * own, with a guard page below it, and the thread comes back to its stack
+ * afterwards. */
+#define HP_DUMP_STACK (256u << 10)
+#define HP_DUMP_MAP (512u << 10)
+
+static HP_TLS struct {
+	void (*fn)(void *);
+	void *arg;
+} on_big;
+
+static void run_big(void)
+{
+	on_big.fn(on_big.arg);
+}
+
+void hp_stack_run_big(void (*fn)(void *), void *arg)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (stack_hi > stack_lo && sp > stack_lo && sp <= stack_hi && sp - stack_lo >= HP_DUMP_STACK) {
+		fn(arg);
+		return;
+	}
+	unsigned char *m = mmap(NULL, HP_DUMP_MAP + 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	ucontext_t back, run;
+	if (m == MAP_FAILED || mprotect(m, 4096, PROT_NONE) != 0 || getcontext(&run) != 0) {
+		if (m != MAP_FAILED)
+			munmap(m, HP_DUMP_MAP + 4096);
+		fn(arg);        /* as before: this stack may be enough */
+		return;
+	}
+	run.uc_stack.ss_sp = m + 4096;
+	run.uc_stack.ss_size = HP_DUMP_MAP;
+	run.uc_link = &back;
+	on_big.fn = fn;
+	on_big.arg = arg;
+	makecontext(&run, run_big, 0);
+	if (swapcontext(&back, &run) != 0)
+		fn(arg);
+	munmap(m, HP_DUMP_MAP + 4096);
 }

@@ -15,11 +15,15 @@
 #    that wraps pthread_create and allocates on every new thread before its
 #    start routine (tests/progs/wrapplugin.c), heapprof's own threads
 #    included;
+#  - exit() from a thread with a 32 KiB stack, and from main under
+#    `ulimit -s 128` (tests/progs/smallstack.c), after a heapprof_dump()
+#    there: exit code 5 and both profiles written; building them on that
+#    stack died of SIGSEGV (libdw takes about 150 KiB);
 #  - return from main is covered by every other test.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs exitthread exit_ pexit
+need_progs exitthread exit_ pexit smallstack
 
 for i in 1 2 3; do
 	mkdir -p "$T/et$i.d"
@@ -79,3 +83,21 @@ for pm in default interval; do
 		not_ok "$what" "$(show "pw.$pm")"
 	fi
 done
+
+run ss.plain 30 "$PROGS/smallstack"
+for where in thread main; do
+	d=$T/ss.$where.d
+	mkdir -p "$d"
+	arg=; [ $where = main ] && arg=main
+	preload "ss.$where" 60 HEAPPROF_RATE=1 HEAPPROF_OUT="$d/exit.pb.gz" \
+		sh -c 'ulimit -s 128 && exec "$0" $1 "$2"' "$PROGS/smallstack" "$arg" "$d/api.pb.gz"
+	what="exit(5) after heapprof_dump() on a small stack ($where): exit code 5, same stdout, both profiles"
+	if [ "$(rc "ss.$where")" = 5 ] && [ "$(rc ss.plain)" = 5 ] && cmp -s "$T/ss.plain.out" "$T/ss.$where.out" &&
+		gzip -t "$d/exit.pb.gz" 2>/dev/null && gzip -t "$d/api.pb.gz" 2>/dev/null; then
+		ok "$what"
+	else
+		not_ok "$what" "$(show "ss.$where")" "files: $(ls -A "$d" | tr '\n' ' ')"
+	fi
+done
+
+exit $FAILED
