@@ -453,6 +453,13 @@ static void exit_work(void *arg)
 
 static void exit_hook(void)
 {
+	/* A process that fork's handlers never saw (made by a raw clone(),
+	 * or a vfork child calling exit) has our tables as another thread of
+	 * the parent may have left them, locks held, and the parent's pid:
+	 * its profile would wait on those locks for ever, or overwrite the
+	 * parent's.  It writes nothing. */
+	if (getpid() != hp_g.pid)
+		return;
 	int g = hp_guard_enter();
 	hp_stack_run_big(exit_work, NULL);  /* exit() may come from a thread with a small stack */
 	hp_guard_leave(g);
