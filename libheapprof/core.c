@@ -110,6 +110,28 @@ void hp_lock_wait(hp_lock_t *l)
 	errno = e;
 }
 
+/* The lock, or 0 after about ns nanoseconds of waiting for it.  For the
+ * dumps only: a thread that died holding a lock (cancelled asynchronously
+ * inside malloc, which POSIX does not allow but programs do) left the
+ * exit profile waiting for ever, and the program with it; such a profile
+ * is not written instead.  The sample path still waits: its critical
+ * sections are short, and it has nothing to give up but the sample. */
+int hp_lock_within(hp_lock_t *l, int64_t ns)
+{
+	if (!__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+		return 1;
+	int e = errno;
+	int64_t end = hp_mono_ns() + ns;
+	int got = 0;
+	while (!(got = !__atomic_load_n(&l->v, __ATOMIC_RELAXED) && !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) &&
+	       hp_mono_ns() < end) {
+		struct timespec ts = { 0, LOCK_SLEEP_NS };
+		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+	}
+	errno = e;
+	return got;
+}
+
 /* ---- threads ---- */
 
 /* The program's threads, counted so that ours never keep the process

@@ -28,11 +28,17 @@ static struct {
  * *out is hp_ialloc'd; free with hp_ifree(*out, *bytes).  Returns the
  * count, or -1 on OOM.  Each shard is copied under its own lock, so each
  * shard's frees never exceed its allocations, and the sum's don't either. */
+#define SNAPSHOT_WAIT_NS 2000000000     /* per lock: critical sections take microseconds */
+
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 {
 	/* Buckets 1..n are complete once n is read under the lock, and never
-	 * change after. */
-	hp_lock(&hp_g.lock);
+	 * change after.  A lock not had in SNAPSHOT_WAIT_NS was left held by
+	 * a thread that is gone (hp_lock_within): no snapshot. */
+	*out = NULL;
+	*bytes = 0;
+	if (!hp_lock_within(&hp_g.lock, SNAPSHOT_WAIT_NS))
+		return -1;
 	uint32_t n = hp_stacktab_nbuckets();
 	hp_unlock(&hp_g.lock);
 	size_t len = (size_t)(n ? n : 1) * sizeof(struct hp_prof_sample);
@@ -42,7 +48,12 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 	if (!s)
 		return -1;
 	for (unsigned sh = 0; sh < HP_NSHARDS; sh++) {
-		hp_lock(&hp_shards[sh].lock);
+		if (!hp_lock_within(&hp_shards[sh].lock, SNAPSHOT_WAIT_NS)) {
+			hp_ifree(s, len);
+			*out = NULL;
+			*bytes = 0;
+			return -1;
+		}
 		uint32_t below = hp_stacktab_count_ids_locked(sh);
 		for (uint32_t id = 1; id <= n && id < below; id++) {
 			const struct hp_count *c = hp_stacktab_count_peek_locked(sh, id);

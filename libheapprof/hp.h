@@ -102,6 +102,7 @@ void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'
 typedef struct { int v; } hp_lock_t;
 #define HP_LOCK_INIT { 0 }
 void hp_lock_wait(hp_lock_t *l) HP_COLD;
+int hp_lock_within(hp_lock_t *l, int64_t ns) HP_COLD;  /* 1: taken; 0: not in about ns (dumps only) */
 static inline __attribute__((always_inline)) void hp_lock(hp_lock_t *l)
 {
 	if (HP_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
