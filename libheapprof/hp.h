@@ -80,12 +80,12 @@ extern struct hp_config hp_cfg;
 void hp_config_load(void);
 int hp_config_signal(const char *s);   /* "USR2", "SIGUSR2", "12" -> number, -1 if bad */
 int hp_write_all(int fd, const void *buf, size_t n);  /* 0 or -errno; raises no SIGPIPE/SIGXFSZ */
-/* Writes "heapprof: <msg>\n" to stderr with one write(2); keeps errno.  At most
- * one warning per distinct msg pointer is printed. */
 /* Warnings go to fd 2 only while it is the file it was at start
  * (hp_warn_init, first thing at init): see config.c. */
 void hp_warn_init(void);
 int hp_stderr_ours(void);
+/* Writes "heapprof: <msg>\n" to stderr with one write(2); keeps errno.  At most
+ * one warning per distinct msg pointer is printed. */
 void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
 
