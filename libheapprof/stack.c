@@ -375,20 +375,38 @@ void hp_stack_run_big(void (*fn)(void *), void *arg)
 	}
 	unsigned char *m = mmap(NULL, HP_DUMP_MAP + 4096, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-	ucontext_t back, run;
-	if (m == MAP_FAILED || mprotect(m, 4096, PROT_NONE) != 0 || getcontext(&run) != 0) {
+	if (m == MAP_FAILED || mprotect(m, 4096, PROT_NONE) != 0) {
 		if (m != MAP_FAILED)
 			munmap(m, HP_DUMP_MAP + 4096);
 		fn(arg);        /* as before: this stack may be enough */
 		return;
 	}
-	run.uc_stack.ss_sp = m + 4096;
-	run.uc_stack.ss_size = HP_DUMP_MAP;
-	run.uc_link = &back;
-	on_big.fn = fn;
-	on_big.arg = arg;
-	makecontext(&run, run_big, 0);
-	if (swapcontext(&back, &run) != 0)
+	/* Called on an alternate signal stack (exit() in a handler): off it,
+	 * the kernel delivers the next SA_ONSTACK signal at its top, over the
+	 * frames we left there, `back` among them.  So every signal stays
+	 * blocked from before the switch until we are back on it: setcontext
+	 * sets the mask before it moves the stack pointer. */
+	stack_t ss;
+	sigset_t all, old;
+	int blocked = sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+	if (blocked) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+	}
+	ucontext_t back, run;
+	if (getcontext(&run) == 0) {
+		run.uc_stack.ss_sp = m + 4096;
+		run.uc_stack.ss_size = HP_DUMP_MAP;
+		run.uc_link = &back;
+		on_big.fn = fn;
+		on_big.arg = arg;
+		makecontext(&run, run_big, 0);
+		if (swapcontext(&back, &run) != 0)
+			fn(arg);
+	} else {
 		fn(arg);
+	}
 	munmap(m, HP_DUMP_MAP + 4096);
+	if (blocked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

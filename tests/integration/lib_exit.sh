@@ -19,6 +19,10 @@
 #    `ulimit -s 128` (tests/progs/smallstack.c), after a heapprof_dump()
 #    there: exit code 5 and both profiles written; building them on that
 #    stack died of SIGSEGV (libdw takes about 150 KiB);
+#  - exit() from a handler on a sigaltstack while a timer's handler keeps
+#    running on it (tests/progs/altexit.c): exit code 3 and the profile;
+#    the exit profile's own stack once let the kernel put that handler's
+#    frames over exit()'s, SIGSEGV;
 #  - threads cancelled asynchronously inside malloc and free, at rate 1
 #    (tests/progs/acancel.c): not allowed by POSIX, done by programs; one
 #    could die holding a heapprof lock, and the exit profile waited for it
@@ -28,7 +32,7 @@
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs exitthread exit_ pexit smallstack acancel
+need_progs exitthread exit_ pexit smallstack acancel altexit
 
 for i in 1 2 3; do
 	mkdir -p "$T/et$i.d"
@@ -113,6 +117,18 @@ for i in 1 2 3; do
 		ok "$what"
 	else
 		not_ok "$what" "$(show "ac$i")"
+	fi
+done
+
+run ae.plain 30 "$PROGS/altexit"
+for i in 1 2 3; do
+	preload "ae$i" 30 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/ae$i.pb.gz" "$PROGS/altexit"
+	what="exit(3) from a handler on a sigaltstack, signals arriving (run $i): exit code 3, same stdout, a profile"
+	if [ "$(rc "ae$i")" = 3 ] && [ "$(rc ae.plain)" = 3 ] && cmp -s "$T/ae.plain.out" "$T/ae$i.out" &&
+		gzip -t "$T/ae$i.pb.gz" 2>/dev/null; then
+		ok "$what"
+	else
+		not_ok "$what" "$(show "ae$i")"
 	fi
 done
 
