@@ -200,10 +200,6 @@ void hp_thread_adopt(void)
 {
 	struct hp_thread *t = &hp_self;
 	int g = hp_guard_enter();
-	/* The stack bounds now, before the start routine can be inside
-	 * pthread_getattr_np (hp_stack_safe). */
-	if (hp_cfg.rate)
-		hp_stack_thread_start(0);
 	if (t->counted)
 		/* Counted at an allocation made before its start routine (by
 		 * another preload's pthread_create): the creator's count goes.
@@ -241,15 +237,21 @@ static HP_COLD void thread_setup(struct hp_thread *t, uintptr_t caller)
 	hp_sampler_seed(t);
 	if (hp_cfg.rate) {
 		int g = hp_guard_enter();
+		/* From inside libc (pthread_getattr_np, say) the bounds wait
+		 * for the thread's first allocation from outside it: the same
+		 * point in every run, so the heap's layout does not depend on
+		 * where samples fall (stack.c, hp_stack_thread_start). */
+		t->bounds_later = !hp_stack_safe(caller);
 		hp_stack_thread_start(caller);
 		hp_guard_leave(g);
 	}
 	int g = hp_guard_enter();
 	count_in(t);
 	hp_guard_leave(g);
-	if (hp_g.tracing) {
-		/* The gate stays shut so every allocation is counted; sampling
-		 * runs on its own countdown in the slow path. */
+	if (hp_g.tracing || t->bounds_later) {
+		/* The gate stays shut so every allocation comes here (to be
+		 * counted, or to learn the bounds); sampling runs on its own
+		 * countdown in the slow path. */
 		t->countdown = 0;
 		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
 	} else {
@@ -321,8 +323,16 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 		hp_init();
 	if (HP_UNLIKELY(!t->rng))
 		thread_setup(t, from->pc);
-	if (hp_g.tracing) {
-		if (p)
+	if (HP_UNLIKELY(t->bounds_later) && hp_stack_safe(from->pc)) {
+		int g = hp_guard_enter();
+		hp_stack_thread_start(from->pc);
+		hp_guard_leave(g);
+		t->bounds_later = 0;
+		if (!hp_g.tracing)
+			t->countdown = t->sample_left;  /* the gate opens where sampling stands */
+	}
+	if (hp_g.tracing || t->bounds_later) {
+		if (p && hp_g.tracing)
 			hp_trace_alloc(t, p);
 		if (n < t->sample_left) {
 			t->sample_left -= n;

@@ -120,6 +120,8 @@ struct hp_thread {
 	int guard;              /* > 0 while the profiler itself is running on this thread */
 	int dead;               /* thread-exit destructor ran: per-thread counters are gone */
 	int counted;            /* set up and counted in core.live; the destructor counts it out */
+	int bounds_later;       /* stack bounds wait for an allocation from outside libc (hp_stack_safe);
+				 * until then the gate stays shut and sampling runs on sample_left */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };

@@ -116,6 +116,7 @@ static int per_thread_cache(void)
 }
 
 static int stack_bounds(void);
+static void libc_text(void);
 
 int hp_stack_init(void)
 {
@@ -127,9 +128,7 @@ int hp_stack_init(void)
 	st.self.lo = (uintptr_t)hp_stack_capture;
 	if (!dl_iterate_phdr(find_text, &st.self))
 		st.self.lo = 0;
-	st.libc.lo = (uintptr_t)pthread_getattr_np;
-	if (!dl_iterate_phdr(find_text, &st.libc))
-		st.libc.lo = 0;
+	libc_text();
 	st.mode = hp_cfg.unwind;
 	if (st.mode == HP_UNWIND_CFI && hp_cfi_init() != 0)
 		st.mode = HP_UNWIND_LIBUNWIND;
@@ -194,6 +193,27 @@ static int stack_bounds(void)
 	return stack_hi > stack_lo ? 0 : -1;
 }
 
+/* libc's code, where pthread_getattr_np is (libpthread's before glibc
+ * 2.34).  Found through the library itself: the symbol as the program
+ * binds it may be a wrapper of another preload's, or, in a non-PIE
+ * executable that takes its address, a PLT entry of the executable. */
+static void libc_text(void)
+{
+	static const char *const libs[] = { "libc.so.6", "libpthread.so.0" };
+	st.libc.lo = st.libc.hi = 0;
+	for (size_t i = 0; i < sizeof libs / sizeof libs[0] && !st.libc.hi; i++) {
+		void *h = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
+		void *f = h ? dlsym(h, "pthread_getattr_np") : NULL;
+		if (f) {
+			st.libc.lo = (uintptr_t)f;
+			if (!dl_iterate_phdr(find_text, &st.libc))
+				st.libc.lo = st.libc.hi = 0;
+		}
+		if (h)
+			dlclose(h);
+	}
+}
+
 /* Whether this thread may ask for its stack bounds in an allocation made
  * from caller: yes once it knows them, or when the call is not from libc.
  * pthread_getattr_np holds a thread's lock while it allocates (a cpuset
@@ -201,11 +221,12 @@ static int stack_bounds(void)
  * pthread_getattr_np for the thread waited on that lock for ever: a
  * runtime that asks for a new thread's stack first thing (Rust's std,
  * garbage collectors) made that the thread's first allocation
- * (tests/progs/getattr.c).  Threads started through our pthread_create
- * learn their bounds before their start routine runs (hp_thread_adopt),
- * so this is for the others (created before us, or by thrd_create);
- * until an allocation from outside libc, their samples are walked by
- * libunwind, which needs no bounds. */
+ * (tests/progs/getattr.c).  A thread whose first allocation comes from
+ * libc learns its bounds at its first allocation from outside it
+ * (core.c, bounds_later); until then its samples, all from inside libc,
+ * are walked by libunwind, which needs no bounds (dropped under
+ * HEAPPROF_UNWIND=fp).  Learning them at thread start instead gave every
+ * thread a malloc arena, even one that never allocates. */
 int hp_stack_safe(uintptr_t caller)
 {
 	return stack_hi || caller < st.libc.lo || caller >= st.libc.hi;

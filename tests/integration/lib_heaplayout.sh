@@ -14,6 +14,8 @@
 # first walk (HEAPPROF_UNWIND=libunwind) or at the first stack cfi.c hands
 # to libunwind (the "signal" runs allocate in a signal handler one time in
 # eight, so those stacks cross a signal frame).  Each unwinder is run.
+# "c11" runs the sequence in a thrd_create thread whose first allocation is
+# made inside libc: its stack bounds once waited for its first sample.
 # The profiler's own allocations at start-up (dlopen of libunwind, a
 # thread's first-allocation stack bounds) are allowed: they are the same
 # every run, so profiled runs agree with each other, not with plain.
@@ -30,7 +32,7 @@ else
 	not_ok "heaplayout: two plain runs give the same digest" "$(cat "$T/plain.out" "$T/plain2.out")"
 fi
 
-for mode in default rate-65536 libunwind-65536 fp-65536 signal signal-65536; do
+for mode in default rate-65536 libunwind-65536 fp-65536 signal signal-65536 c11-65536; do
 	args=
 	case $mode in
 	default) set -- ;;
@@ -39,6 +41,7 @@ for mode in default rate-65536 libunwind-65536 fp-65536 signal signal-65536; do
 	fp-65536) set -- HEAPPROF_RATE=65536 HEAPPROF_UNWIND=fp ;;
 	signal) set -- ; args="300000 signal" ;;
 	signal-65536) set -- HEAPPROF_RATE=65536; args="300000 signal" ;;
+	c11-65536) set -- HEAPPROF_RATE=65536; args="300000 c11" ;;
 	esac
 	digests=""
 	for i in 1 2 3 4 5 6; do

@@ -20,13 +20,14 @@
  * SIGUSR1 handler (raise), so those samples' stacks cross a signal frame,
  * which cfi.c hands to libunwind.
  *
- * usage: heaplayout [STEPS [signal]]; prints "digest <hex> blocks <n>", exit 0.
+ * usage: heaplayout [STEPS [signal|c11]]; prints "digest <hex> blocks <n>", exit 0.
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #define SLOTS 1024
 
@@ -86,12 +87,12 @@ static char *alloc(size_t n, int in_handler)
 	return handler_p;
 }
 
-int main(int argc, char **argv)
+static long steps;
+static int with_signals;
+
+static int run(void *arg)
 {
-	long steps = argc > 1 ? atol(argv[1]) : 300000;
-	int with_signals = argc > 2 && strcmp(argv[2], "signal") == 0;
-	if (with_signals)
-		signal(SIGUSR1, on_usr1);
+	(void)arg;
 	for (long i = 0; i < steps; i++) {
 		uint32_t k = next() % SLOTS;
 		if (!hl.slot[k]) {
@@ -105,6 +106,33 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; k < SLOTS; k++)
 		free(hl.slot[k]);
+	return 0;
+}
+
+/* "c11": the sequence runs in a thread made by thrd_create, which
+ * heapprof's pthread_create does not see, and its first allocation is
+ * made inside libc (strdup), where heapprof defers the thread's stack
+ * bounds: they must come at a fixed point, not at a sample. */
+static int c11_run(void *arg)
+{
+	free(strdup("made inside libc"));
+	return run(arg);
+}
+
+int main(int argc, char **argv)
+{
+	steps = argc > 1 ? atol(argv[1]) : 300000;
+	with_signals = argc > 2 && strcmp(argv[2], "signal") == 0;
+	if (with_signals)
+		signal(SIGUSR1, on_usr1);
+	if (argc > 2 && strcmp(argv[2], "c11") == 0) {
+		thrd_t t;
+		int r;
+		if (thrd_create(&t, c11_run, NULL) != thrd_success || thrd_join(t, &r) != thrd_success)
+			return 1;
+	} else {
+		run(NULL);
+	}
 	printf("digest %016llx blocks %ld\n", (unsigned long long)hl.digest, hl.blocks);
 	return 0;
 }
