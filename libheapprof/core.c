@@ -232,17 +232,17 @@ static void count_in(struct hp_thread *t)
 	}
 }
 
-static HP_COLD void thread_setup(struct hp_thread *t, uintptr_t caller)
+static HP_COLD void thread_setup(struct hp_thread *t)
 {
 	hp_sampler_seed(t);
 	if (hp_cfg.rate) {
 		int g = hp_guard_enter();
-		/* From inside libc (pthread_getattr_np, say) the bounds wait
-		 * for the thread's first allocation from outside it: the same
-		 * point in every run, so the heap's layout does not depend on
-		 * where samples fall (stack.c, hp_stack_thread_start). */
-		t->bounds_later = !hp_stack_safe(caller);
-		hp_stack_thread_start(caller);
+		/* From inside pthread_getattr_np the bounds wait for the
+		 * thread's next allocation outside it: the same point in every
+		 * run, so the heap's layout does not depend on where samples
+		 * fall (stack.c, hp_stack_thread_start). */
+		t->bounds_later = !hp_stack_safe();
+		hp_stack_thread_start();
 		hp_guard_leave(g);
 	}
 	int g = hp_guard_enter();
@@ -322,14 +322,14 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 	if (HP_UNLIKELY(!hp_g.ready))
 		hp_init();
 	if (HP_UNLIKELY(!t->rng))
-		thread_setup(t, from->pc);
-	if (HP_UNLIKELY(t->bounds_later) && hp_stack_safe(from->pc)) {
+		thread_setup(t);
+	if (HP_UNLIKELY(t->bounds_later) && hp_stack_safe()) {
 		int g = hp_guard_enter();
-		hp_stack_thread_start(from->pc);
+		hp_stack_thread_start();
 		hp_guard_leave(g);
-		t->bounds_later = 0;
 		if (!hp_g.tracing)
 			t->countdown = t->sample_left;  /* the gate opens where sampling stands */
+		t->bounds_later = 0;            /* after: a handler's malloc in between finds the gate set */
 	}
 	if (hp_g.tracing || t->bounds_later) {
 		if (p && hp_g.tracing)
@@ -416,7 +416,7 @@ int hp_free_slow(void *p)
 	struct hp_thread *t = &hp_self;
 	if (hp_g.tracing && !t->guard && !hp_boot_owns(p)) {
 		if (HP_UNLIKELY(!t->rng) && hp_g.ready)
-			thread_setup(t, 0);     /* a thread that only frees must flush at exit too */
+			thread_setup(t);        /* a thread that only frees must flush at exit too */
 		hp_trace_free(t, p);
 	}
 	uint32_t b = detach(p);

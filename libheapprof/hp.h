@@ -120,8 +120,10 @@ struct hp_thread {
 	int guard;              /* > 0 while the profiler itself is running on this thread */
 	int dead;               /* thread-exit destructor ran: per-thread counters are gone */
 	int counted;            /* set up and counted in core.live; the destructor counts it out */
-	int bounds_later;       /* stack bounds wait for an allocation from outside libc (hp_stack_safe);
-				 * until then the gate stays shut and sampling runs on sample_left */
+	int in_getattr;         /* inside pthread_getattr_np (interpose.c): no bounds to be asked for */
+	int bounds_later;       /* stack bounds wait for an allocation outside pthread_getattr_np
+				 * (hp_stack_safe); until then the gate stays shut and sampling runs
+				 * on sample_left */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };
@@ -255,8 +257,8 @@ int hp_stack_init(void);                     /* 0 or -1 (no unwinder: samples dr
  * forwarding cannot serve (docs/performance.md, session 10). */
 #define HP_STACK_BUF (HP_MAX_DEPTH + 16)
 int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame *from, int *first);
-void hp_stack_thread_start(uintptr_t caller); /* at a thread's start or first allocation (from caller); guard held */
-int hp_stack_safe(uintptr_t caller);         /* 0: bounds unknown, and not to be asked for now (stack.c) */
+void hp_stack_thread_start(void);            /* a thread's first allocation, guard held */
+int hp_stack_safe(void);                     /* 0: bounds unknown, and not to be asked for now (stack.c) */
 int hp_stack_room(void);                     /* 0: too little stack left for a sample here */
 void hp_stack_run_big(void (*fn)(void *), void *arg); /* fn(arg) with room for a dump (stack.c) */
 

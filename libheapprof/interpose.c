@@ -40,6 +40,7 @@ struct hp_real {
 	void *(*pvalloc)(size_t);
 	size_t (*malloc_usable_size)(void *);
 	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
 };
 
 static void *boot_malloc(size_t);
@@ -53,11 +54,12 @@ static void *boot_valloc(size_t);
 static void *boot_pvalloc(size_t);
 static size_t boot_malloc_usable_size(void *);
 static int boot_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static int boot_pthread_getattr_np(pthread_t, pthread_attr_t *);
 
 static struct hp_real real = {
 	boot_malloc, boot_free, boot_calloc, boot_realloc, boot_posix_memalign,
 	boot_aligned_alloc, boot_memalign, boot_valloc, boot_pvalloc, boot_malloc_usable_size,
-	boot_pthread_create,
+	boot_pthread_create, boot_pthread_getattr_np,
 };
 
 /* ---- bootstrap: resolving the real functions ---- */
@@ -212,6 +214,7 @@ static int boot_resolve(void)
 	r.pvalloc = must_sym("pvalloc", HP_VER_BASE);
 	r.malloc_usable_size = must_sym("malloc_usable_size", HP_VER_BASE);
 	r.pthread_create = must_sym("pthread_create", NULL);
+	r.pthread_getattr_np = must_sym("pthread_getattr_np", NULL);
 	boot_resolving = 0;
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc) {
 		static const char msg[] = "heapprof: cannot find the real malloc\n";
@@ -226,6 +229,7 @@ static int boot_resolve(void)
 	if (!r.pvalloc) r.pvalloc = boot_pvalloc;
 	if (!r.malloc_usable_size) r.malloc_usable_size = boot_malloc_usable_size;
 	if (!r.pthread_create) r.pthread_create = boot_pthread_create;
+	if (!r.pthread_getattr_np) r.pthread_getattr_np = boot_pthread_getattr_np;
 	real = r;
 	atomic_store_explicit(&boot.state, 2, memory_order_release);
 	return 1;
@@ -327,6 +331,28 @@ static int boot_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn
 	if (boot_resolve() && real.pthread_create != boot_pthread_create)
 		return real.pthread_create(t, a, fn, arg);
 	return EAGAIN;  /* no libc pthread_create: nothing sane to call */
+}
+
+static int boot_pthread_getattr_np(pthread_t t, pthread_attr_t *a)
+{
+	if (boot_resolve() && real.pthread_getattr_np != boot_pthread_getattr_np)
+		return real.pthread_getattr_np(t, a);
+	return ENOSYS;
+}
+
+/* Not an allocator entry point: pthread_getattr_np holds a thread's lock
+ * while it allocates (a cpuset, an attribute extension), and a thread that
+ * asked for its stack bounds from such an allocation, through
+ * pthread_getattr_np, waited on that lock for ever (tests/progs/getattr.c:
+ * Rust's std and garbage collectors ask for a new thread's stack first
+ * thing).  So the thread notes that it is inside, and heapprof asks for its
+ * bounds later (hp_stack_safe). */
+HP_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
+{
+	hp_self.in_getattr++;
+	int r = real.pthread_getattr_np(t, a);
+	hp_self.in_getattr--;
+	return r;
 }
 
 int hp_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)

@@ -49,7 +49,6 @@ static struct {
 	struct range self;
 	struct range skip[NSKIP];       /* operator new variants */
 	int nskip;
-	struct range libc;              /* libc's code: see hp_stack_safe */
 } st;
 
 /* The code of the module holding probe->lo, for dl_iterate_phdr: *probe
@@ -116,7 +115,6 @@ static int per_thread_cache(void)
 }
 
 static int stack_bounds(void);
-static void libc_text(void);
 
 int hp_stack_init(void)
 {
@@ -128,7 +126,6 @@ int hp_stack_init(void)
 	st.self.lo = (uintptr_t)hp_stack_capture;
 	if (!dl_iterate_phdr(find_text, &st.self))
 		st.self.lo = 0;
-	libc_text();
 	st.mode = hp_cfg.unwind;
 	if (st.mode == HP_UNWIND_CFI && hp_cfi_init() != 0)
 		st.mode = HP_UNWIND_LIBUNWIND;
@@ -154,7 +151,7 @@ int hp_stack_init(void)
 	 * before main, from our constructor if not earlier, and its blocks
 	 * come from the bootstrap arena (interpose.c), so the program's heap
 	 * is at main as it would be without us. */
-	hp_stack_thread_start(0);
+	hp_stack_thread_start();
 	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
@@ -193,43 +190,22 @@ static int stack_bounds(void)
 	return stack_hi > stack_lo ? 0 : -1;
 }
 
-/* libc's code, where pthread_getattr_np is (libpthread's before glibc
- * 2.34).  Found through the library itself: the symbol as the program
- * binds it may be a wrapper of another preload's, or, in a non-PIE
- * executable that takes its address, a PLT entry of the executable. */
-static void libc_text(void)
+/* Whether this thread may ask for its stack bounds now: yes once it knows
+ * them, and not inside pthread_getattr_np (interpose.c notes it), which
+ * holds a thread's lock while it allocates (a cpuset realloc'd, an
+ * attribute extension calloc'd): our own pthread_getattr_np for the thread
+ * waited on that lock for ever, and a runtime that asks for a new thread's
+ * stack first thing (Rust's std, garbage collectors) made that the
+ * thread's first allocation (tests/progs/getattr.c).  Such a thread learns
+ * its bounds at its next allocation outside it (core.c, bounds_later);
+ * until then its samples are walked by libunwind, which needs no bounds
+ * (dropped under HEAPPROF_UNWIND=fp).  Learning them at thread start
+ * instead gave every thread a malloc arena, even one that never
+ * allocates; telling "inside" by the caller being libc's code left
+ * threads that allocate only through libc without bounds. */
+int hp_stack_safe(void)
 {
-	static const char *const libs[] = { "libc.so.6", "libpthread.so.0" };
-	st.libc.lo = st.libc.hi = 0;
-	for (size_t i = 0; i < sizeof libs / sizeof libs[0] && !st.libc.hi; i++) {
-		void *h = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
-		void *f = h ? dlsym(h, "pthread_getattr_np") : NULL;
-		if (f) {
-			st.libc.lo = (uintptr_t)f;
-			if (!dl_iterate_phdr(find_text, &st.libc))
-				st.libc.lo = st.libc.hi = 0;
-		}
-		if (h)
-			dlclose(h);
-	}
-}
-
-/* Whether this thread may ask for its stack bounds in an allocation made
- * from caller: yes once it knows them, or when the call is not from libc.
- * pthread_getattr_np holds a thread's lock while it allocates (a cpuset
- * realloc'd, an attribute extension calloc'd), and our own
- * pthread_getattr_np for the thread waited on that lock for ever: a
- * runtime that asks for a new thread's stack first thing (Rust's std,
- * garbage collectors) made that the thread's first allocation
- * (tests/progs/getattr.c).  A thread whose first allocation comes from
- * libc learns its bounds at its first allocation from outside it
- * (core.c, bounds_later); until then its samples, all from inside libc,
- * are walked by libunwind, which needs no bounds (dropped under
- * HEAPPROF_UNWIND=fp).  Learning them at thread start instead gave every
- * thread a malloc arena, even one that never allocates. */
-int hp_stack_safe(uintptr_t caller)
-{
-	return stack_hi || caller < st.libc.lo || caller >= st.libc.hi;
+	return stack_hi || !hp_self.in_getattr;
 }
 
 /* Whether this thread has room for a sample on the stack it runs on.  A
@@ -276,9 +252,9 @@ extern void *__tls_get_addr(hp_tls_index *ti);
  *    fallback (the block alone is made now, through __tls_get_addr, which
  *    is what libunwind's own code calls).
  * Caller holds the guard. */
-void hp_stack_thread_start(uintptr_t caller)
+void hp_stack_thread_start(void)
 {
-	if (hp_stack_safe(caller))
+	if (hp_stack_safe())
 		stack_bounds(); /* all modes: hp_stack_room reads them too */
 	if (st.mode == HP_UNWIND_CFI && st.unw_tls) {
 		/* the block a first fallback would make glibc allocate */
@@ -298,7 +274,7 @@ void hp_stack_thread_start(uintptr_t caller)
  * into pcs. */
 static __attribute__((noinline)) int fp_capture(uintptr_t *pcs, int max, const struct hp_frame *from)
 {
-	if (!hp_stack_safe(from->pc) || stack_bounds() != 0)
+	if (!hp_stack_safe() || stack_bounds() != 0)
 		return 0;
 	const uintptr_t lo = stack_lo, hi = stack_hi - 2 * sizeof(uintptr_t);
 	uintptr_t f = (uintptr_t)__builtin_frame_address(0);
@@ -334,7 +310,7 @@ int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame
 	*first = 0;
 	if (st.mode == HP_UNWIND_FP)
 		return fp_capture(buf, max, from);
-	if (st.mode == HP_UNWIND_CFI && hp_stack_safe(from->pc) && stack_bounds() == 0) {
+	if (st.mode == HP_UNWIND_CFI && hp_stack_safe() && stack_bounds() == 0) {
 		/* The walk has left out our own frames already. */
 		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi, from);
 		if (n >= 0) {

@@ -15,7 +15,8 @@
 # to libunwind (the "signal" runs allocate in a signal handler one time in
 # eight, so those stacks cross a signal frame).  Each unwinder is run.
 # "c11" runs the sequence in a thrd_create thread whose first allocation is
-# made inside libc: its stack bounds once waited for its first sample.
+# made inside pthread_getattr_np: its stack bounds, which must wait, once
+# waited for its first sample.
 # The profiler's own allocations at start-up (dlopen of libunwind, a
 # thread's first-allocation stack bounds) are allowed: they are the same
 # every run, so profiled runs agree with each other, not with plain.
