@@ -86,11 +86,17 @@ void hp_boot_register(const void *p)
  * alone.  glibc's mutex measured 170-330 ns. */
 enum { LOCK_SPINS = 5, LOCK_SLEEP_NS = 50000 };
 
-void hp_lock_wait(hp_lock_t *l)
+/* Waits for l until CLOCK_MONOTONIC reaches end (INT64_MAX: for ever,
+ * and no clock is read).  1 when taken. */
+static int lock_wait_until(hp_lock_t *l, int64_t end)
 {
-	int e = errno;
+	int e = errno, got = 0;
 	for (unsigned i = 0;; i++) {
-		if (!__atomic_load_n(&l->v, __ATOMIC_RELAXED) && !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&l->v, __ATOMIC_RELAXED) && !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) {
+			got = 1;
+			break;
+		}
+		if (end != INT64_MAX && hp_mono_ns() >= end)
 			break;
 		if (i < LOCK_SPINS) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -108,6 +114,12 @@ void hp_lock_wait(hp_lock_t *l)
 		}
 	}
 	errno = e;
+	return got;
+}
+
+void hp_lock_wait(hp_lock_t *l)
+{
+	lock_wait_until(l, INT64_MAX);
 }
 
 /* The lock, or 0 after about ns nanoseconds of waiting for it.  For the
@@ -118,18 +130,7 @@ void hp_lock_wait(hp_lock_t *l)
  * sections are short, and it has nothing to give up but the sample. */
 int hp_lock_within(hp_lock_t *l, int64_t ns)
 {
-	if (!__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
-		return 1;
-	int e = errno;
-	int64_t end = hp_mono_ns() + ns;
-	int got = 0;
-	while (!(got = !__atomic_load_n(&l->v, __ATOMIC_RELAXED) && !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)) &&
-	       hp_mono_ns() < end) {
-		struct timespec ts = { 0, LOCK_SLEEP_NS };
-		syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
-	}
-	errno = e;
-	return got;
+	return !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) || lock_wait_until(l, hp_mono_ns() + ns);
 }
 
 /* ---- threads ---- */

@@ -26,8 +26,9 @@ static struct {
 
 /* Copies the non-empty buckets, their counts summed over the shards.
  * *out is hp_ialloc'd; free with hp_ifree(*out, *bytes).  Returns the
- * count, or -1 on OOM.  Each shard is copied under its own lock, so each
- * shard's frees never exceed its allocations, and the sum's don't either. */
+ * count, or -1 on OOM or a lock not had in time.  Each shard is copied
+ * under its own lock, so each shard's frees never exceed its allocations,
+ * and the sum's don't either. */
 #define SNAPSHOT_WAIT_NS 2000000000     /* per lock: critical sections take microseconds */
 
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
@@ -43,15 +44,11 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 	hp_unlock(&hp_g.lock);
 	size_t len = (size_t)(n ? n : 1) * sizeof(struct hp_prof_sample);
 	struct hp_prof_sample *s = hp_ialloc(len);
-	*out = s;
-	*bytes = len;
 	if (!s)
 		return -1;
 	for (unsigned sh = 0; sh < HP_NSHARDS; sh++) {
 		if (!hp_lock_within(&hp_shards[sh].lock, SNAPSHOT_WAIT_NS)) {
 			hp_ifree(s, len);
-			*out = NULL;
-			*bytes = 0;
 			return -1;
 		}
 		uint32_t below = hp_stacktab_count_ids_locked(sh);
@@ -76,6 +73,8 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 		s[k].frees = s[id - 1].frees;
 		k++;
 	}
+	*out = s;
+	*bytes = len;
 	return k;
 }
 
