@@ -51,13 +51,10 @@ static struct {
 	int nskip;
 } st;
 
-/* The code of the module holding probe->lo, for dl_iterate_phdr: *probe
- * becomes that range. */
-static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	struct range *r = arg;
-	uintptr_t probe = r->lo;
+	uintptr_t probe = (uintptr_t)arg;
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -70,8 +67,8 @@ static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
 			hi = a + ph->p_memsz;
 	}
 	if (probe >= lo && probe < hi) {
-		r->lo = lo;
-		r->hi = hi;
+		st.self.lo = lo;
+		st.self.hi = hi;
 		return 1;
 	}
 	return 0;
@@ -123,9 +120,7 @@ int hp_stack_init(void)
 		"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
 		"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
 	};
-	st.self.lo = (uintptr_t)hp_stack_capture;
-	if (!dl_iterate_phdr(find_text, &st.self))
-		st.self.lo = 0;
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)hp_stack_capture);
 	st.mode = hp_cfg.unwind;
 	if (st.mode == HP_UNWIND_CFI && hp_cfi_init() != 0)
 		st.mode = HP_UNWIND_LIBUNWIND;
