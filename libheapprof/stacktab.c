@@ -13,7 +13,7 @@
  * HEAPPROF_MAX_STACKS stacks, new stacks are charged to one overflow stack
  * whose single frame is hp_stacktab_overflow_frame, so the loss shows in
  * every profile under that name.  Changes are made under hp_g.lock;
- * hp_stacktab_lookup reads the bucket index without it (see stack_gen),
+ * hp_stacktab_lookup reads the bucket index without it (see bucket_gen),
  * straight from the stack's hash; the stack index is read only under the
  * lock, to intern a new stack.  Memory comes from ialloc.
  *
@@ -38,13 +38,10 @@ struct stack_slot {
 	struct hp_stack *s;
 };
 
-/* One generation of an index, published with one pointer store so that a
- * reader without the lock (of the bucket index: hp_stacktab_lookup) always
- * sees bits and slots that belong together.  A grown index leaves the old generation mapped (readers may
- * still be in it), but gives its slot pages back (hp_ialloc_drop): a
- * reader there finds an empty slot, a miss, and takes the lock, where
- * it finds the entry in the current generation.  The header stays, so
- * bits always matches the slots' size. */
+/* One generation of the stack index.  It is read only under hp_g.lock (a
+ * sample finds its bucket straight from the stack's hash), so an outgrown
+ * one is freed at once; the bucket index's generations, read without the
+ * lock, are not (bucket_gen). */
 struct stack_gen {
 	unsigned bits;
 	struct stack_slot s[];
@@ -60,11 +57,15 @@ struct stack_gen {
 
 /* The bucket index: one 64-bit word per slot, (tag << 32 | bucket id),
  * 0 = empty, filled once.  The tag is 32 bits of the key's hash; a slot
- * whose tag matches is confirmed against the bucket itself (its stack and
- * size, written before the word is published), so a tag collision costs
- * one more load, never a wrong bucket.  Being one word, a slot reads
- * whole or as zero, even in a generation whose pages were given back
- * (stack_gen): zero is a miss.  8 bytes a slot at up to 3/4 full, against
+ * whose tag matches is confirmed against the bucket and its stack (written
+ * before the word is published), so a tag collision costs one more load,
+ * never a wrong bucket.  A generation is published with one pointer
+ * store, so a reader without the lock (hp_stacktab_lookup) sees bits and
+ * slots that belong together.  A grown index leaves the old generation
+ * mapped (readers may still be in it) but gives its slot pages back
+ * (gen_retire): being one word, a slot there reads whole or as zero, a
+ * miss, and the reader takes the lock, where it finds the entry in the
+ * current generation; the header stays, so bits matches the slots.  8 bytes a slot at up to 3/4 full, against
  * 16 at 1/2 before, is 11 bytes a bucket instead of 32: the loop
  * benchmark's 3 000 buckets fit in 32 KiB instead of 128. */
 struct bucket_gen {
@@ -73,7 +74,7 @@ struct bucket_gen {
 };
 
 static struct {
-	struct stack_gen *sindex;       /* at most half full; read with __atomic */
+	struct stack_gen *sindex;       /* at most half full; under hp_g.lock */
 	struct bucket_gen *index;       /* at most 3/4 full; read with __atomic */
 	struct hp_bucket **chunks;      /* id -> chunks[id >> CHUNK_BITS][id & CHUNK_MASK]; read with __atomic */
 	uint32_t nbuckets, nchunks, chunks_cap;
@@ -167,7 +168,7 @@ static void slot_fill(struct stack_slot *sl, uint64_t hash, struct hp_stack *sk)
 }
 
 /* An outgrown generation of hdr + slots bytes: its slot pages go back
- * (see stack_gen).  Not below 64 KiB, where the saving is small and the
+ * (see bucket_gen).  Not below 64 KiB, where the saving is small and the
  * madvise's TLB shootdown, which interrupts every CPU the program runs
  * on, is not. */
 static void gen_retire(void *g, size_t hdr, size_t slots)
@@ -196,9 +197,9 @@ static int sindex_reserve(void)
 			j = (j + 1) & mask;
 		slot_fill(&g->s[j], old->s[i].hash, old->s[i].s);
 	}
-	__atomic_store_n(&st.sindex, g, __ATOMIC_RELEASE);
+	st.sindex = g;
 	if (old)
-		gen_retire(old, sizeof *old, sizeof old->s[0] << old->bits);
+		hp_ifree(old, sizeof *old + (sizeof old->s[0] << old->bits));
 	return 0;
 }
 

@@ -2,7 +2,7 @@
  * test_stacktab_gens.c - what the lock-free reader, hp_stacktab_lookup,
  * finds in a bucket index: a slot whose tag matches but whose bucket is
  * another key's, and a generation that a growth has given back (stacktab.c,
- * stack_gen), whose slot pages read as zeros.  Every such read must be a
+ * bucket_gen), whose slot pages read as zeros.  Every such read must be a
  * miss (the caller then takes the lock), never a wrong bucket, and the probe
  * must end.  (The stack index is read only under the lock, where the
  * current generation is the only one.)
