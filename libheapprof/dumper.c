@@ -56,6 +56,7 @@ static struct {
 	int armed;              /* signal and periodic dumps are set up (hp_dumper_start) */
 	uint32_t wake;          /* dump signals received; the futex the dumper waits on */
 	uint32_t served;        /* the count the dumper last acted on (its own) */
+	uint32_t done;          /* the count the last signal dump answered (under busy) */
 	int retire;             /* the program's threads are gone: return (hp_dumper_retire) */
 	int running;
 	pthread_t thread;
@@ -166,11 +167,17 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	errno = e;
 }
 
-static void signal_dump(void)
+/* A numbered dump: for dump signals up to count w (any that came since
+ * the last one answered), or, with w = 0, a periodic one. */
+static void live_dump(uint32_t w)
 {
 	char path[4096];
 	pthread_mutex_lock(&dm.busy);
-	hp_dump_next(path, sizeof path);
+	if (!w || w != dm.done) {
+		if (w)
+			dm.done = w;
+		hp_dump_next(path, sizeof path);
+	}
 	pthread_mutex_unlock(&dm.busy);
 }
 
@@ -226,7 +233,7 @@ static void *dumper_main(void *arg)
 			return NULL;
 		int64_t now = hp_mono_ns(), due = INT64_MAX;
 		if (hp_cfg.interval && dm.next_interval <= now) {
-			signal_dump();
+			live_dump(0);
 			dm.next_interval = now + secs(hp_cfg.interval);
 		}
 		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick <= now) {
@@ -242,7 +249,7 @@ static void *dumper_main(void *arg)
 			return NULL;    /* its wake is not a signal: no dump */
 		if (w != dm.served) {
 			dm.served = w;  /* several signals while busy make one dump */
-			signal_dump();
+			live_dump(w);
 			continue;
 		}
 		struct timespec ts = { (due - now) / 1000000000, (due - now) % 1000000000 };
@@ -382,7 +389,7 @@ void hp_dumper_atfork_child(void)
 	dm.retire = 0;          /* the child's one thread is the program's */
 	if (!dm.armed)
 		return;
-	dm.served = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
+	dm.served = dm.done = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
 	hp_dumper_needed = needs_thread_now();
 }
 
@@ -486,6 +493,17 @@ void hp_dumper_exit(void)
 	/* Wait for a dump in progress, briefly: exit must not hang on us. */
 	for (int i = 0; i < 500; i++) {
 		if (pthread_mutex_trylock(&dm.busy) == 0) {
+			/* A dump signal not answered yet (the program exits right
+			 * after it, often because the signal cut its sleep short,
+			 * or before its next allocation could start the dumper) is
+			 * answered now: heapprof dump is waiting for the file.
+			 * After hp_dumper_retire the count holds its wake too. */
+			char path[4096];
+			uint32_t w = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
+			if (dm.armed && w != dm.done && !__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE)) {
+				dm.done = w;
+				hp_dump_next(path, sizeof path);
+			}
 			write_peak();
 			/* Stay locked: no dump may start once exit has begun. */
 			return;

@@ -22,12 +22,15 @@
 #     the process ends when that thread does;
 #   - a program that closed every fd above 2 and reopened its own files
 #     at 3 and 4 (tests/progs/fds.c) still gets its signal dump, and the
-#     profiler neither reads from nor writes to those files.
+#     profiler neither reads from nor writes to those files;
+#   - a program that exits right after the signal, before the dump was
+#     written (tests/progs/sigexit.c, single- and multi-threaded), gets it
+#     at exit: the user's heapprof dump is waiting for the file.
 # Every wait is bounded; a hang is a failure.
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs live_ctl fds pexit
+need_progs live_ctl fds pexit sigexit
 
 CTL=$PROGS/live_ctl
 SIGUSR1=10
@@ -254,5 +257,23 @@ else
 	not_ok "after the program closed every fd and reopened its own: its files untouched, signal dump and exit dump written" \
 		"files: $files $bad" "$(show fds)"
 fi
+
+# ---- a dump asked for just before exit ----
+for mode in 1 2; do
+	d=$T/se$mode
+	mkdir -p "$d"
+	bad=0
+	for i in 1 2 3 4 5; do
+		preload "se$mode" 30 HEAPPROF_OUT="$d/s$i.%p.pb.gz" "$PROGS/sigexit" $([ "$mode" = 2 ] && echo thread)
+		f=$(ls "$d" | grep "^s$i\.[0-9]*\.1\.pb\.gz$")
+		{ [ "$(rc "se$mode")" = 0 ] && [ -n "$f" ] && $PP check "$d/$f" >/dev/null; } || bad=$((bad + 1))
+	done
+	if [ "$bad" = 0 ]; then
+		ok "a dump signal right before exit ($mode thread$([ "$mode" = 2 ] && echo s)): the dump is written at exit, 5 runs of 5"
+	else
+		not_ok "a dump signal right before exit ($mode thread$([ "$mode" = 2 ] && echo s)): the dump is written at exit" \
+			"$bad of 5 runs without it; files: $(ls "$d" | tr '\n' ' ')" "$(show "se$mode")"
+	fi
+done
 
 exit $FAILED
