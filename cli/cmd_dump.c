@@ -191,6 +191,41 @@ static int copy_file(const char *src, const char *dst)
 	return cli_out_close(&o, err);
 }
 
+/* The process (thread group) of thread tid, from /proc/TID/status: tid
+ * itself for a process, 0 when it cannot be read. */
+static long tgid_of(long tid)
+{
+	char *s;
+	if (read_proc(tid, "status", &s, NULL))
+		return 0;
+	const char *t = strstr(s, "\nTgid:");
+	long g = t ? strtol(t + 6, NULL, 10) : 0;
+	free(s);
+	return g;
+}
+
+/* Whether a line of /proc/PID/maps maps the library: a file whose name is
+ * libheapprof.so or a versioned libheapprof.so.N, not any path that
+ * happens to hold the word. */
+static int maps_library(const char *maps)
+{
+	for (const char *line = maps; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		const char *slash = memrchr(line, '/', n);
+		if (slash) {
+			size_t k = n - (size_t)(slash + 1 - line);
+			const char *base = slash + 1;
+			static const char lib[] = "libheapprof.so";
+			if (k >= sizeof lib - 1 && !memcmp(base, lib, sizeof lib - 1) &&
+			    (k == sizeof lib - 1 || base[sizeof lib - 1] == '.' || !strncmp(base + sizeof lib - 1, " (deleted)", 10)))
+				return 1;
+		}
+		line += n + (end ? 1 : 0);
+	}
+	return 0;
+}
+
 static const char *why(int e)
 {
 	return e == EACCES || e == EPERM ? " (it belongs to another user?)" : "";
@@ -226,9 +261,16 @@ int cmd_dump(int argc, char **argv)
 	if (cli_parse_int(argv[optind], 1, INT_MAX, &pidll))
 		return cli_usage(argv[0], "'%s' is not a process id", argv[optind]);
 	long pid = (long)pidll;
+	/* A thread id (from top -H, say): its process takes the signal, and
+	 * names its files with the process id. */
+	long tgid = tgid_of(pid);
+	if (tgid > 0 && tgid != pid) {
+		cli_err("%ld is a thread of process %ld: dumping process %ld", pid, tgid, tgid);
+		pid = tgid;
+	}
 
 	char *maps = NULL, *env = NULL, *pat = NULL, *found = NULL;
-	char *abspat[2] = { NULL, NULL };
+	char *abspat[2] = { NULL, NULL }, *basepat[2] = { NULL, NULL };
 	const char *dir[2], *base = NULL;
 	int ndir = 0;
 	size_t envlen = 0;
@@ -249,7 +291,7 @@ int cmd_dump(int argc, char **argv)
 		cli_err("cannot read the memory map of process %ld: %s%s", pid, strerror(e), why(e));
 		goto out;
 	}
-	if (!strstr(maps, "libheapprof")) {
+	if (!maps_library(maps)) {
 		cli_err("process %ld does not have libheapprof loaded", pid);
 		goto out;
 	}
@@ -272,7 +314,8 @@ int cmd_dump(int argc, char **argv)
 			sig = s;
 	}
 	const char *rate = env_get(env, envlen, "HEAPPROF_RATE");
-	if (rate && strcmp(rate, "0") == 0) {
+	uint64_t rv;
+	if (rate && hp_env_u64(rate, &rv) == 0 && rv == 0) {       /* as the library reads it */
 		cli_err("process %ld has the profiler turned off (HEAPPROF_RATE=0)", pid);
 		goto out;
 	}
@@ -319,31 +362,26 @@ int cmd_dump(int argc, char **argv)
 	 * pattern's subdirectory) is left out; only when none can be read is
 	 * that an error. */
 	for (int i = 0; i < nroots; i++) {
-		char *full;
+		char *full = *roots[i] ? outpat_join(roots[i], ov) : strdup(ov);
 		int d = ndir;
-		if (!*roots[i])
-			full = strdup(ov);
-		else if (asprintf(&full, "%s%s%s", roots[i], strcmp(roots[i], "/") ? "/" : "", ov) < 0)
-			full = NULL;
 		if (!full)
 			goto nomem;
-		abspat[d] = outpat_expand(full, pid, -1);
+		/* the directory as a path (%p and %% expanded), the file name a pattern */
+		e = outpat_split(full, pid, &abspat[d], &basepat[d]);
 		free(full);
-		if (!abspat[d])
-			goto nomem;
-		char *slash = strrchr(abspat[d], '/');
-		*slash = '\0';
-		dir[d] = *abspat[d] ? abspat[d] : "/";
-		base = slash + 1;
-		if (outpat_has(dir[d], 'n')) {
+		if (e && errno == EINVAL) {
 			cli_err("cannot follow process %ld's HEAPPROF_OUT='%s': %%n in a directory name", pid, ov);
 			goto out;
 		}
-		if (snap_take(&before[d], dir[d], base, pid, 0)) {
+		if (e)
+			goto nomem;
+		dir[d] = abspat[d];
+		if (snap_take(&before[d], dir[d], basepat[d], pid, 0)) {
 			e = errno;
 			if (i + 1 < nroots || ndir) {
 				free(abspat[d]);
-				abspat[d] = NULL;
+				free(basepat[d]);
+				abspat[d] = basepat[d] = NULL;
 				continue;
 			}
 			cli_err("cannot read the directory '%s': %s", dir[d], strerror(e));
@@ -351,6 +389,7 @@ int cmd_dump(int argc, char **argv)
 		}
 		ndir = d + 1;
 	}
+	base = basepat[0];      /* the same in each directory */
 
 	/* Never send a signal nobody catches: its default action would end
 	 * the program.  Right after start-up the library may be mapped and
@@ -465,6 +504,7 @@ out:
 		snap_free(&before[i]);
 		snap_free(&now_[i]);
 		free(abspat[i]);
+		free(basepat[i]);
 	}
 	free(found);
 	free(pat);

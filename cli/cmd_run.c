@@ -50,15 +50,14 @@ static const char run_help[] =
 	"(installed); HEAPPROF_LIB=PATH overrides both.  Other HEAPPROF_* variables\n"
 	"in the environment pass through to the program.\n";
 
-/* An absolute version of path, relative to the current directory. */
-static char *absolute(const char *path)
+/* An absolute version of pattern pat, relative to the current directory,
+ * whose own % signs are not the pattern's. */
+static char *absolute(const char *pat)
 {
-	char cwd[PATH_MAX], *out;
-	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
-		return strdup(path);
-	if (asprintf(&out, "%s/%s", cwd, path) < 0)
-		return NULL;
-	return out;
+	char cwd[PATH_MAX];
+	if (pat[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return strdup(pat);
+	return outpat_join(cwd, pat);
 }
 
 /* path as the user would write it: relative to the current directory when
@@ -134,7 +133,7 @@ int cmd_run(int argc, char **argv)
 		return EXIT_FAIL;
 
 	int rc = EXIT_FAIL;
-	char *pat = NULL, *abspat = NULL, *final = NULL, *dir = NULL, *top = NULL;
+	char *pat = NULL, *abspat = NULL, *final = NULL, *absfinal = NULL, *dir = NULL, *base = NULL;
 	char *env[8] = { 0 };
 	int nenv = 0;
 	struct snap before = { 0 }, after = { 0 };
@@ -142,43 +141,37 @@ int cmd_run(int argc, char **argv)
 	if (given && !*given)
 		given = NULL;
 
+	/* Dumps taken while the program runs (--interval, heapprof dump) are
+	 * numbered by the library itself, ".%n" before the extension of a
+	 * pattern without %n, and the exit profile keeps the plain name. */
 	if (out && !outpat_has(out, 'p') && !outpat_has(out, 'n')) {
 		pat = outpat_insert(out, ".%p");
-		final = strdup(out);
+		final = outpat_expand(out, 0, 0);       /* the name itself: %% is % */
 		if (!final)
 			goto nomem;
 	} else {
-		pat = strdup(given ? given : interval ? "heapprof.%p.%n.pb.gz" : "heapprof.%p.pb.gz");
+		pat = strdup(given ? given : "heapprof.%p.pb.gz");
 	}
 	if (!pat)
 		goto nomem;
-	if (interval && !outpat_has(pat, 'n')) {
-		char *p2 = outpat_insert(pat, ".%n");
-		free(pat);
-		pat = p2;
-		free(final);
-		final = NULL;       /* several files per process now */
-		if (!pat)
-			goto nomem;
-	}
 	/* Absolute, so a program that changes directory still writes here. */
 	abspat = absolute(pat);
-	if (!abspat || !(dir = strdup(abspat)))
+	if (!abspat)
 		goto nomem;
-	char *slash = strrchr(dir, '/');
-	*slash = '\0';
-	const char *base = slash + 1;
-	base = abspat + (base - dir);
-	if (!*dir)
-		strcpy(dir, "/");
-	struct stat st;
-	int serr = stat(dir, &st) ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
-	if (serr) {
-		cli_err("cannot write profiles to '%s': %s", shown(dir), strerror(serr));
-		goto out;
+	int listable = outpat_split(abspat, -1, &dir, &base) == 0;
+	if (!listable && errno == ENOMEM)
+		goto nomem;
+	if (listable) {
+		/* A directory named with %p is made by someone else for each
+		 * process; only a single one can be checked and listed. */
+		struct stat st;
+		int serr = stat(dir, &st) ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+		if (serr) {
+			cli_err("cannot write profiles to '%s': %s", shown(dir), strerror(serr));
+			goto out;
+		}
+		listable = snap_take(&before, dir, base, -1, 1) == 0;
 	}
-	int listable = !outpat_has(dir, 'p') && !outpat_has(dir, 'n') &&
-		       snap_take(&before, dir, base, -1, 1) == 0;
 
 	if (asprintf(&env[nenv++], "HEAPPROF_OUT=%s", abspat) < 0)
 		goto nomem;
@@ -202,21 +195,37 @@ int cmd_run(int argc, char **argv)
 	 * this run wrote is claimed, not one left from an earlier run. */
 	int renamed = 0;
 	if (final) {
-		top = outpat_expand(abspat, pid, -1);
-		if (top && access(top, F_OK) == 0) {
-			if (rename(top, final) == 0)
+		char *topfile = outpat_expand(abspat, pid, 0);  /* no %n in it */
+		if (topfile && access(topfile, F_OK) == 0) {
+			if (rename(topfile, final) == 0)
 				renamed = 1;
 			else
-				cli_err("cannot rename '%s' to '%s': %s", shown(top), final, strerror(errno));
+				cli_err("cannot rename '%s' to '%s': %s", shown(topfile), final, strerror(errno));
+		}
+		free(topfile);
+		if (renamed && final[0] != '/') {
+			char cwd[PATH_MAX];
+			if (getcwd(cwd, sizeof cwd) && asprintf(&absfinal, "%s/%s", cwd, final) < 0)
+				absfinal = NULL;
 		}
 	}
 	char **names = NULL;
 	size_t nnames = 0;
 	if (listable && snap_take(&after, dir, base, -1, 1) == 0) {
 		names = calloc(after.n + 1, sizeof *names);
-		for (size_t i = 0; names && i < after.n; i++)
-			if (!snap_has(&before, &after.v[i]))
+		for (size_t i = 0; names && i < after.n; i++) {
+			if (snap_has(&before, &after.v[i]))
+				continue;
+			/* the renamed file, already listed, may match the pattern too */
+			char *p;
+			int same = 0;
+			if (renamed && asprintf(&p, "%s/%s", strcmp(dir, "/") ? dir : "", after.v[i].name) >= 0) {
+				same = !strcmp(p, absfinal ? absfinal : final);
+				free(p);
+			}
+			if (!same)
 				names[nnames++] = after.v[i].name;
+		}
 		if (names)
 			qsort(names, nnames, sizeof *names, cmp_str);
 	}
@@ -245,7 +254,8 @@ out:
 		free(env[i]);
 	snap_free(&before);
 	snap_free(&after);
-	free(top);
+	free(base);
+	free(absfinal);
 	free(dir);
 	free(abspat);
 	free(final);

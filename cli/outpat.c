@@ -125,18 +125,84 @@ char *outpat_expand(const char *pat, long pid, long n)
 	return out;
 }
 
-/* The loose form: the literal text before the first % and after the last
- * %x, so names the library derives from the pattern (a "peak" dump, say)
- * are found too. */
+char *outpat_join(const char *dir, const char *pat)
+{
+	size_t n = strlen(dir), o = 0;
+	char *out = malloc(2 * n + strlen(pat) + 2);
+	if (!out)
+		return NULL;
+	for (const char *c = dir; *c; c++) {
+		if (*c == '%')
+			out[o++] = '%';
+		out[o++] = *c;
+	}
+	if (!n || dir[n - 1] != '/')
+		out[o++] = '/';
+	strcpy(out + o, pat);
+	return out;
+}
+
+int outpat_split(const char *pat, long pid, char **dir, char **base)
+{
+	const char *slash = strrchr(pat, '/');
+	char *d = slash ? strndup(pat, (size_t)(slash - pat)) : strdup(".");
+	*dir = *base = NULL;
+	if (!d)
+		return -1;
+	if (outpat_has(d, 'n') || (pid < 0 && outpat_has(d, 'p'))) {
+		free(d);
+		errno = EINVAL;
+		return -1;
+	}
+	*dir = outpat_expand(*d ? d : "/", pid, 0);   /* no %n left: only %p and %% */
+	free(d);
+	*base = strdup(slash ? slash + 1 : pat);
+	if (!*dir || !*base) {
+		free(*dir);
+		free(*base);
+		*dir = *base = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* lit[0..len) with each "%%" as "%", into buf (NUL-terminated, cut at
+ * cap); its length. */
+static size_t unescape(char *buf, size_t cap, const char *lit, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 1 < cap; i++) {
+		buf[o++] = lit[i];
+		if (lit[i] == '%' && i + 1 < len && lit[i + 1] == '%')
+			i++;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+/* The loose form: the literal text before the first %p or %n and after the
+ * last, so names the library derives from the pattern (a "peak" dump, say)
+ * are found too.  "%%" is a literal percent sign, and so is a % before any
+ * other character, as the library has it. */
 static int loose_match(const char *pat, const char *name)
 {
-	const char *first = strchr(pat, '%');
+	const char *first = NULL, *last = NULL;
+	for (const char *c = pat; *c; c++) {
+		if (c[0] == '%' && c[1] == '%')
+			c++;
+		else if (c[0] == '%' && (c[1] == 'p' || c[1] == 'n')) {
+			if (!first)
+				first = c;
+			last = c++;
+		}
+	}
 	if (!first)
-		return strcmp(pat, name) == 0;
-	const char *last = strrchr(pat, '%');
-	const char *suffix = last[1] ? last + 2 : last + 1;
-	size_t pre = (size_t)(first - pat), suf = strlen(suffix), n = strlen(name);
-	return n > pre + suf && strncmp(name, pat, pre) == 0 && strcmp(name + n - suf, suffix) == 0;
+		return outpat_match(pat, name, -1);
+	char pre[4096], suf[4096];
+	size_t np = unescape(pre, sizeof pre, pat, (size_t)(first - pat));
+	size_t ns = unescape(suf, sizeof suf, last + 2, strlen(last + 2)), n = strlen(name);
+	return n > np + ns && memcmp(name, pre, np) == 0 && memcmp(name + n - ns, suf, ns) == 0;
 }
 
 int snap_take(struct snap *s, const char *dir, const char *pat, long pid, int loose)

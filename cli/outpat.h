@@ -15,6 +15,15 @@ int outpat_match(const char *pat, const char *name, long pid);
  * and %% stay, so the result is still a pattern.  Returns a malloc'd string
  * or NULL. */
 char *outpat_expand(const char *pat, long pid, long n);
+/* A pattern for files in directory dir named by pat: dir with its % signs
+ * doubled, '/', pat.  Malloc'd, or NULL. */
+char *outpat_join(const char *dir, const char *pat);
+/* Splits pat at its last '/': *dir is the directory as a path (%p replaced
+ * by pid, %% by %; "/" for the root, "." when pat has no '/'), *base the
+ * file-name pattern.  Returns 0; -1 with errno EINVAL when the directory
+ * part holds %n, or %p and pid < 0 (no single directory), ENOMEM.  Free
+ * both with free(). */
+int outpat_split(const char *pat, long pid, char **dir, char **base);
 /* Whether pat uses %c (c = 'p' or 'n'). */
 int outpat_has(const char *pat, char c);
 /* file with `what` put before its extension (.pb.gz, .gz, .pb, ...):

@@ -11,7 +11,7 @@ go_profiles
 fake_lib
 
 FAKE=$T/fake_dumper
-if ! ${CC:-cc} -O1 -D_GNU_SOURCE -o "$FAKE" "$GEN/fake_dumper.c"; then
+if ! ${CC:-cc} -O1 -D_GNU_SOURCE -pthread -o "$FAKE" "$GEN/fake_dumper.c"; then
 	not_ok "cc builds tests/integration/gen/fake_dumper.c"
 	exit 1
 fi
@@ -29,6 +29,20 @@ spid=$!
 run s 20 "$HP" dump "$spid"
 check "$([ "$(rc s)" = 1 ] && one_line s && grep -qx "heapprof: process $spid does not have libheapprof loaded" "$T/s.err"; echo $?)" \
 	"dump of a process without the library: one-line error" "$(show s)"
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+
+# The library is a mapped file named libheapprof.so, not any path with the
+# word in it: refused at once, not after waiting for a handler.
+mkdir -p "$T/libheapprof-x"
+cp "$(command -v sleep)" "$T/libheapprof-x/sleep"
+"$T/libheapprof-x/sleep" 30 &
+spid=$!
+wait_exec_done() { for _i in $(seq 100); do grep -q 'libheapprof-x/sleep' "/proc/$1/maps" 2>/dev/null && return; sleep 0.05; done; }
+wait_exec_done "$spid"
+run sx 20 "$HP" dump --timeout 5 "$spid"
+check "$([ "$(rc sx)" = 1 ] && one_line sx && grep -qx "heapprof: process $spid does not have libheapprof loaded" "$T/sx.err"; echo $?)" \
+	"dump of a program in a directory named libheapprof-x: no library, at once" "$(show sx)"
 kill "$spid" 2>/dev/null
 wait "$spid" 2>/dev/null
 
@@ -108,6 +122,23 @@ check "$([ "$(rc g)" = 1 ] && one_line g && grep -q "is not a profile" "$T/g.err
 	"a new file that is not a profile is reported, not printed" "$(show g)"
 stop_fake
 
+# A thread id (as top -H shows) stands for its process: the process takes
+# the signal and names the file with its own pid.
+start_fake th thread USR2 HEAPPROF_OUT="$T/th/t.%p.%n.pb.gz"
+tid=$(awk '{ print $2 }' "$T/th/ready")
+run th 20 "$HP" dump --timeout 5 "$tid"
+check "$([ "$(rc th)" = 0 ] && [ "$(cat "$T/th.out")" = "$T/th/t.$FPID.1.pb.gz" ] &&
+	grep -qx "heapprof: $tid is a thread of process $FPID: dumping process $FPID" "$T/th.err"; echo $?)" \
+	"dump of a thread id dumps its process" "$(show th)"
+stop_fake
+
+# HEAPPROF_RATE as the library reads it: 00 is 0, off.
+start_fake r0 copy USR2 HEAPPROF_RATE=00
+run r0 20 "$HP" dump --timeout 5 "$FPID"
+check "$([ "$(rc r0)" = 1 ] && one_line r0 && grep -q 'has the profiler turned off' "$T/r0.err"; echo $?)" \
+	"HEAPPROF_RATE=00 in the target: turned off, said at once" "$(show r0)"
+stop_fake
+
 start_fake x copy USR2 HEAPPROF_SIGNAL=0
 run x 20 "$HP" dump "$FPID"
 check "$([ "$(rc x)" = 1 ] && one_line x && grep -q 'signal dumps turned off' "$T/x.err"; echo $?)" \
@@ -154,6 +185,18 @@ if [ -f "$LIB" ]; then
 	else
 		not_ok "live dumps of a program running with the library" "$(show l1)" "$(show l2)"
 	fi
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+
+	# %% in HEAPPROF_OUT's directory is a percent sign, as the library has it.
+	mkdir -p "$T/pct%dir"
+	env LD_PRELOAD="$LIB" HEAPPROF_OUT="$T/pct%%dir/s.%p.%n.pb.gz" sleep 30 &
+	lpid=$!
+	wait_mapped "$lpid"
+	run pc 20 "$HP" dump --timeout 5 "$lpid"
+	check "$([ "$(rc pc)" = 0 ] && [ "$(cat "$T/pc.out")" = "$T/pct%dir/s.$lpid.1.pb.gz" ] &&
+		[ -f "$T/pct%dir/s.$lpid.1.pb.gz" ]; echo $?)" \
+		"%% in the directory of HEAPPROF_OUT: dump follows it to the directory with a %" "$(show pc)"
 	kill "$lpid" 2>/dev/null
 	wait "$lpid" 2>/dev/null
 

@@ -63,9 +63,11 @@ if grep -qx "HEAPPROF_OUT=$T/w/sub.%p.pb.gz" "$out" && grep -qx HEAPPROF_RATE=40
 else
 	not_ok "run -o FILE --rate --trace --leaks --peak set the library's variables" "$(grep 'HEAPPROF\|HEAPTRACE' "$out")"
 fi
+# The library numbers interval dumps itself (.%n before the extension of a
+# pattern without %n) and keeps the pattern's own name for the exit profile.
 run env3 20 "$HP" run --interval 5 -o "$T/w/p.%p.pb.gz" -- env
-check "$(grep -qx "HEAPPROF_OUT=$T/w/p.%p.%n.pb.gz" "$T/env3.out" && grep -qx HEAPPROF_INTERVAL=5 "$T/env3.out"; echo $?)" \
-	"run --interval adds %n to the pattern" "$(grep HEAPPROF "$T/env3.out")"
+check "$(grep -qx "HEAPPROF_OUT=$T/w/p.%p.pb.gz" "$T/env3.out" && grep -qx HEAPPROF_INTERVAL=5 "$T/env3.out"; echo $?)" \
+	"run --interval passes the pattern as it is" "$(grep HEAPPROF "$T/env3.out")"
 run env4 20 "$HP" run -o "/tmp/x.%p.%n.pb.gz" -- env
 check "$(grep -qx "HEAPPROF_OUT=/tmp/x.%p.%n.pb.gz" "$T/env4.out"; echo $?)" "run -o with %p and %n is passed as is"
 run env5 20 "$HP" run -o "$T/nodir/x.pb.gz" -- true
@@ -125,6 +127,29 @@ fi
 # so it never writes a profile at exit.
 run k3 60 "$HP" run -o "$T/r/e.pb.gz" -- bash -c 'exit 3'
 check "$([ "$(rc k3)" = 3 ] && [ -f "$T/r/e.pb.gz" ]; echo $?)" "run with the library passes on exit status 3" "$(show k3)"
+
+# %% in -o is a percent sign, as the library has it, in the file name and
+# in the directory; a lone % is one too; each file is listed once.
+mkdir -p "$T/pc" "$T/pc/d%x"
+(cd "$T/pc" && "$HP" run -o 'x%%y.pb.gz' -- bash -c 'exit 0') >"$T/pc1.out" 2>"$T/pc1.err"
+(cd "$T/pc" && "$HP" run -o 'd%%x/app.pb.gz' -- bash -c 'exit 0') >"$T/pc2.out" 2>"$T/pc2.err"
+(cd "$T/pc" && "$HP" run -o 'mem-50%.pb.gz' -- bash -c 'exit 0') >"$T/pc3.out" 2>"$T/pc3.err"
+if [ -f "$T/pc/x%y.pb.gz" ] && [ "$(cat "$T/pc1.err")" = "heapprof: wrote 'x%y.pb.gz'" ] &&
+	[ -f "$T/pc/d%x/app.pb.gz" ] && [ "$(cat "$T/pc2.err")" = "heapprof: wrote 'd%x/app.pb.gz'" ] &&
+	[ -f "$T/pc/mem-50%.pb.gz" ] && [ "$(cat "$T/pc3.err")" = "heapprof: wrote 'mem-50%.pb.gz'" ] &&
+	[ "$(ls "$T/pc" | grep -c pb.gz)" = 2 ]; then
+	ok "run -o with %% and a lone %: the file named, listed once"
+else
+	not_ok "run -o with %% and a lone %: the file named, listed once" "$(cat "$T"/pc?.err)" "$(ls -R "$T/pc")"
+fi
+
+# --interval with -o FILE: numbered dumps while it runs, then FILE at exit.
+mkdir -p "$T/iv"
+run iv 60 "$HP" run -o "$T/iv/app.pb.gz" --interval 1 -- bash -c 'sleep 2.5'
+nnum=$(ls "$T/iv" | grep -c '^app\.[0-9]*\.[0-9]*\.pb\.gz$')
+check "$([ "$(rc iv)" = 0 ] && [ -f "$T/iv/app.pb.gz" ] && [ "$nnum" -ge 1 ] &&
+	grep -qx "heapprof: wrote '$T/iv/app.pb.gz'" "$T/iv.err"; echo $?)" \
+	"run -o FILE --interval 1: numbered dumps, then FILE itself at exit" "$(show iv)" "$(ls "$T/iv")"
 
 mkdir -p "$T/fe"
 run fe 60 "$HP" run -o "$T/fe/sh.pb.gz" -- bash -c "\"$KNOWN\" >/dev/null; echo done"

@@ -10,17 +10,29 @@
  * HEAPPROF_OUT (default heapprof.%p.%n.pb.gz) with %p = pid and %n = 1, 2,
  * ..., written to a temporary name and renamed into place.  MODE copy writes
  * PROFILE; garbage writes bytes that are not a profile; ignore writes
- * nothing.  It writes "ready" on stdout once the handler is installed and
- * exits on SIGTERM or after 60 s.
+ * nothing; thread also starts a second thread, which blocks SIGNAL, and
+ * writes its thread id after "ready".  It writes "ready" on stdout once the
+ * handler is installed and exits on SIGTERM or after 60 s.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t got;
+static volatile long worker_tid;
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	worker_tid = syscall(SYS_gettid);
+	for (;;)
+		pause();
+}
 
 static void on_signal(int sig)
 {
@@ -85,7 +97,22 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(sig, &sa, NULL);
 	alarm(60);
-	printf("ready\n");
+	if (strcmp(argv[1], "thread") == 0) {
+		/* the worker blocks the signal, so main's pause() sees it */
+		sigset_t set, old;
+		pthread_t t;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		pthread_sigmask(SIG_BLOCK, &set, &old);
+		if (pthread_create(&t, NULL, worker, NULL) != 0)
+			return 1;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		while (!worker_tid)
+			usleep(1000);
+		printf("ready %ld\n", worker_tid);
+	} else {
+		printf("ready\n");
+	}
 	fflush(stdout);
 	int n = 0;
 	for (;;) {
@@ -93,7 +120,7 @@ int main(int argc, char **argv)
 		if (got) {
 			got = 0;
 			if (strcmp(argv[1], "ignore") != 0)
-				dump(argv[1], argv[3], ++n);
+				dump(strcmp(argv[1], "thread") ? argv[1] : "copy", argv[3], ++n);
 		}
 	}
 }
