@@ -126,6 +126,11 @@ const char *cli_flame_unit(const char *unit);
  * characters are replaced by '?'.  Returns buf. */
 char *cli_frame_name(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
 		     size_t len);
+/* The same as go tool pprof names a function node (top, diff): an
+ * unsymbolized location is "[module]" (all of a module's unnamed frames are
+ * one node), or "<unknown>" without a mapping.  Returns buf. */
+char *cli_node_name(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
+		    size_t len);
 /* "file:line" of line j of location l, or "" when unknown.  Returns buf. */
 char *cli_frame_pos(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
 		    size_t len);
@@ -179,7 +184,8 @@ struct fnodeset {
 	struct fnode *v;
 	size_t n, cap;
 	struct strmap keys;
-	int64_t total;          /* sum of |value| over all samples */
+	int64_t total;          /* sum of |value| over all samples (over the base's in
+				 * a go tool pprof -proto -diff_base profile, as pprof) */
 };
 
 int fnodes_build(struct fnodeset *fs, const struct pprof_profile *p, int si, int lines);

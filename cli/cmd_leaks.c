@@ -210,6 +210,18 @@ out:
 	return rc;
 }
 
+/* Whether the file at path starts as a program does: an ELF header or #!. */
+static int is_program(const char *path)
+{
+	unsigned char head[4] = { 0 };
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return (n == 4 && !memcmp(head, "\177ELF", 4)) || (n >= 2 && head[0] == '#' && head[1] == '!');
+}
+
 int cmd_leaks(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -254,11 +266,13 @@ int cmd_leaks(int argc, char **argv)
 	const char *path = argv[optind];
 	struct pprof_profile p;
 	struct stat st;
-	if (cli_load(path, &p)) {
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
-			cli_err("to run a program, put -- before it: heapprof leaks -- %s", path);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0 && is_program(path)) {
+		cli_err("'%s' is a program, not a profile: to run it, put -- before it: heapprof leaks -- %s", path,
+			path);
 		return EXIT_FAIL;
 	}
+	if (cli_load(path, &p))
+		return EXIT_FAIL;
 	int rc = report(stdout, path, path, &p, top) ? EXIT_FAIL : EXIT_OK;
 	pprof_free(&p);
 	if (fflush(stdout) || ferror(stdout)) {

@@ -121,9 +121,14 @@ int cli_sample_index(const char *path, const struct pprof_profile *p, const char
 		if (i < 0 && cli_parse_int(want, 0, (long long)p->nsample_type - 1, &k) == 0)
 			i = (int)k;
 	} else {
+		/* go tool pprof's choice: default_sample_type, else the last
+		 * type; then, for a profile where that is no heap type, the
+		 * heap type it has */
 		const char *d = p->default_sample_type;
 		if (d[0] && is_heap_type(d))
 			i = pprof_find_sample_type(p, d);
+		if (i < 0 && !d[0] && p->nsample_type && is_heap_type(p->sample_type[p->nsample_type - 1].type))
+			i = (int)p->nsample_type - 1;
 		if (i < 0)
 			i = pprof_find_sample_type(p, "inuse_space");
 		if (i < 0)
@@ -204,7 +209,8 @@ char *cli_pct(char *buf, size_t len, int64_t part, int64_t total)
 int cli_parse_int(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
-	if (!s || !*s)
+	/* strtoll would take " 3" and "+3" too */
+	if (!s || !((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
@@ -268,6 +274,24 @@ char *cli_frame_name(const struct pprof_profile *p, const struct pprof_location 
 		snprintf(buf, len, "0x%llx", (unsigned long long)l->address);
 	}
 	clean(buf);
+	return buf;
+}
+
+char *cli_node_name(const struct pprof_profile *p, const struct pprof_location *l, size_t j, char *buf,
+		    size_t len)
+{
+	if (j < l->nline && l->line[j].func >= 0) {
+		const struct pprof_function *f = &p->function[l->line[j].func];
+		if (f->name[0] || f->system_name[0])
+			return cli_frame_name(p, l, j, buf, len);
+	}
+	if (l->mapping >= 0 && p->mapping[l->mapping].file[0]) {
+		const char *file = p->mapping[l->mapping].file, *base = strrchr(file, '/');
+		snprintf(buf, len, "[%s]", base ? base + 1 : file);
+		clean(buf);
+	} else {
+		snprintf(buf, len, "<unknown>");
+	}
 	return buf;
 }
 

@@ -568,16 +568,14 @@ static int resolve(struct rd *r, struct loc_raw *lraw)
 		}
 		struct pprof_line *lines = (struct pprof_line *)l->line;
 		for (size_t j = 0; j < l->nline; j++) {
-			lines[j].func = -1;
-			if (lraw[i].func_id[j]) {
-				int64_t fn = index_find(fx, p->nfunction, lraw[i].func_id[j]);
-				if (fn < 0)
-					return fail(r, PPROF_EINVALID,
-						    "location %llu names function %llu, which does not exist",
-						    (unsigned long long)l->id,
-						    (unsigned long long)lraw[i].func_id[j]);
-				lines[j].func = (int32_t)fn;
-			}
+			if (!lraw[i].func_id[j])        /* as go tool pprof: "a line with nil function" */
+				return fail(r, PPROF_EINVALID, "location %llu has a line without a function",
+					    (unsigned long long)l->id);
+			int64_t fn = index_find(fx, p->nfunction, lraw[i].func_id[j]);
+			if (fn < 0)
+				return fail(r, PPROF_EINVALID, "location %llu names function %llu, which does not exist",
+					    (unsigned long long)l->id, (unsigned long long)lraw[i].func_id[j]);
+			lines[j].func = (int32_t)fn;
 		}
 	}
 

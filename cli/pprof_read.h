@@ -49,7 +49,7 @@ struct pprof_mapping {
 };
 
 struct pprof_line {
-	int32_t func;               /* index into prof->function, -1 when unset */
+	int32_t func;               /* index into prof->function (a line without one is refused) */
 	int64_t line;
 	int64_t column;
 };

@@ -165,7 +165,7 @@ static int64_t fnode_of(struct fnodeset *fs, const struct pprof_profile *p, cons
 			size_t j, int lines)
 {
 	char name[NAME_MAX_LEN], pos[NAME_MAX_LEN], key[2 * NAME_MAX_LEN + 2];
-	cli_frame_name(p, l, j, name, sizeof name);
+	cli_node_name(p, l, j, name, sizeof name);
 	const char *k = name;
 	if (lines) {
 		/* pprof's -lines node name: "func file:line" */
@@ -242,9 +242,20 @@ static int edge_note(struct edges *e, uint32_t from, uint32_t to, int inl)
 	return 0;
 }
 
+/* A sample of the base profile in a profile made by go tool pprof -proto
+ * -diff_base: label pprof::base = true. */
+static int diff_base_sample(const struct pprof_sample *s)
+{
+	for (size_t i = 0; i < s->nlabel; i++)
+		if (!strcmp(s->label[i].key, "pprof::base") && !strcmp(s->label[i].str, "true"))
+			return 1;
+	return 0;
+}
+
 int fnodes_build(struct fnodeset *fs, const struct pprof_profile *p, int si, int lines)
 {
 	int rc = -1;
+	int64_t base_total = 0;
 	struct edges e = { 0 };
 	/* Node ids per location line, computed once. */
 	size_t total = 0;
@@ -274,6 +285,8 @@ int fnodes_build(struct fnodeset *fs, const struct pprof_profile *p, int si, int
 		if (w == 0)
 			continue;
 		fs->total = sat_add(fs->total, sat_abs(w));
+		if (diff_base_sample(s))
+			base_total = sat_add(base_total, sat_abs(w));
 		int64_t parent = -1;
 		/* Root to leaf; within a location, outer function to innermost. */
 		for (size_t j = s->nloc; j-- > 0;) {
@@ -293,6 +306,9 @@ int fnodes_build(struct fnodeset *fs, const struct pprof_profile *p, int si, int
 		if (parent >= 0)
 			fs->v[parent].flat = sat_add(fs->v[parent].flat, w);
 	}
+	/* The percentages of such a diff are of the base, as pprof has them. */
+	if (base_total > 0)
+		fs->total = base_total;
 	/* Fold the edges into the nodes' labels. */
 	for (size_t i = 0; i < e.nslots; i++) {
 		if (!e.keys[i])

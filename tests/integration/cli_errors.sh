@@ -94,6 +94,14 @@ usage "leaks -- without a command" leaks --
 usage "dump without a pid" dump
 usage "dump with a bad pid" dump 12abc
 usage "dump with a bad timeout" dump --timeout 0 1
+usage "a count with a space before it" top -n ' 3' "$T/after.pb.gz"
+usage "a count with a plus sign" top -n +3 "$T/after.pb.gz"
+usage "a pid with a plus sign" dump +1
+
+# A program given to leaks without --: one line that says what to do.
+run lp 20 "$HP" leaks /bin/true
+check "$([ "$(rc lp)" = 1 ] && one_line lp && grep -q "is a program, not a profile: to run it, put -- before it" "$T/lp.err"; echo $?)" \
+	"leaks PROGRAM: one line, run it with --" "$(show lp)"
 
 # Options before or after the file.
 run a 20 "$HP" top -n 3 --exact "$T/after.pb.gz"

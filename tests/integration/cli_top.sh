@@ -135,4 +135,30 @@ if [ -f "$LIB" ] && [ -x "$B/tests/progs/known" ]; then
 else
 	skip "top and folded on a heapprof profile" "build/libheapprof.so or tests/progs/known not built"
 fi
+
+# Frames without a name (libstdc++'s and ld.so's allocations at start-up,
+# whose functions have no symbol) are one node per module, "[libstdc++.so.6]",
+# and the total of a pprof -proto -diff_base profile is the base's, as pprof
+# has them.
+if [ -f "$LIB" ] && [ -x "$B/tests/progs/cxx" ]; then
+	(cd "$T" && "$HP" run -o "$T/cxx.pb.gz" --rate 1 -- "$B/tests/progs/cxx" >/dev/null 2>"$T/cxxrun.err")
+	if pprof -raw "$T/cxx.pb.gz" 2>/dev/null | grep -q '^Samples:'; then
+		for t in alloc_space inuse_objects; do
+			N=100 compare "top -s $t, frames without a name (heapprof profile of cxx)" -s "$t" "$T/cxx.pb.gz" \
+				-- -symbolize=none -sample_index="$t" "$T/cxx.pb.gz"
+		done
+		check "$(ours -s alloc_space "$T/cxx.pb.gz" | grep -q ' \[libstdc++\.so[.0-9]*\]$'; echo $?)" \
+			"an unnamed frame of libstdc++ is the node [libstdc++.so.N]" "$(ours -s alloc_space "$T/cxx.pb.gz")"
+	else
+		not_ok "heapprof run writes a profile of cxx" "$(cat "$T/cxxrun.err")"
+	fi
+else
+	skip "nameless frames in top" "build/libheapprof.so or tests/progs/cxx not built"
+fi
+pprof -proto -diff_base="$T/before.pb.gz" "$T/after.pb.gz" >"$T/diffp.pb.gz" 2>/dev/null
+pct() { awk '$1 == "flat" { getline; print $2; exit }'; }
+ourpct=$("$HP" top --exact -s inuse_space "$T/diffp.pb.gz" | pct)
+theirpct=$(pprof -top -sample_index=inuse_space "$T/diffp.pb.gz" | pct)
+check "$([ -n "$ourpct" ] && [ "$ourpct" = "$theirpct" ]; echo $?)" \
+	"a pprof -diff_base profile: percentages of the base's total, as pprof ($ourpct)" "ours $ourpct, pprof $theirpct"
 finish

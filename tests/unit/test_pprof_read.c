@@ -369,6 +369,16 @@ static void test_invalid(void)
 	put_msg(&b, 4, &m);
 	expect_fail("a line naming a missing function", b.d, b.n, PPROF_EINVALID, "names function 55");
 
+	/* go tool pprof refuses it too: "a line with nil function" */
+	build_valid(&b, 0, 0);
+	ln.n = 0;
+	m.n = 0;
+	put_uint(&m, 1, 30);
+	put_uint(&ln, 2, 5);
+	put_msg(&m, 4, &ln);
+	put_msg(&b, 4, &m);
+	expect_fail("a line without a function", b.d, b.n, PPROF_EINVALID, "location 30 has a line without a function");
+
 	build_valid(&b, 0, 0);
 	m.n = 0;
 	put_uint(&m, 1, 31);
