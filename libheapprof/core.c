@@ -130,7 +130,11 @@ void hp_lock_wait(hp_lock_t *l)
  * sections are short, and it has nothing to give up but the sample. */
 int hp_lock_within(hp_lock_t *l, int64_t ns)
 {
-	return !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) || lock_wait_until(l, hp_mono_ns() + ns);
+	hp_self.held++;
+	if (!__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) || lock_wait_until(l, hp_mono_ns() + ns))
+		return 1;
+	hp_self.held--;
+	return 0;
 }
 
 /* ---- threads ---- */
@@ -317,8 +321,8 @@ static __attribute__((noinline)) void record_sample(void *p, size_t n, const str
 void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 {
 	struct hp_thread *t = &hp_self;
-	if (t->guard || !hp_boot_ready())
-		return;         /* the profiler's own allocation, or too early */
+	if (t->guard || !hp_boot_ready() || hp_g.frozen)
+		return;         /* the profiler's own allocation, too early, or a frozen child */
 	int e = errno;
 	if (HP_UNLIKELY(!hp_g.ready))
 		hp_init();
@@ -383,6 +387,8 @@ static void count_free(unsigned si, struct hp_shard *sh, uint32_t b, int sign)
  * Returns the bucket id, HP_BOOT_BUCKET, or 0 when p was not sampled. */
 static uint32_t detach(const void *p)
 {
+	if (HP_UNLIKELY(hp_g.frozen))   /* its tables are not to be touched */
+		return hp_boot_owns(p) ? HP_BOOT_BUCKET : 0;
 	if (!hp_livetab_probe(p))
 		return 0;       /* a false positive of the fast check, or tracing */
 	unsigned si = hp_shard_of(p);
@@ -490,16 +496,27 @@ static void exit_hook(void)
 	 * or a vfork child calling exit) has our tables as another thread of
 	 * the parent may have left them, locks held, and the parent's pid:
 	 * its profile would wait on those locks for ever, or overwrite the
-	 * parent's.  It writes nothing. */
-	if (getpid() != hp_g.pid)
+	 * parent's.  It writes nothing, nor does a frozen fork child
+	 * (fork_prepare). */
+	if (getpid() != hp_g.pid || hp_g.frozen)
 		return;
 	int g = hp_guard_enter();
 	hp_stack_run_big(exit_work, NULL);  /* exit() may come from a thread with a small stack */
 	hp_guard_leave(g);
 }
 
+/* A fork from a signal handler that interrupted this very thread inside
+ * one of our critical sections (crash handlers and supervisors fork from
+ * handlers) would wait for ever on a lock the thread itself holds.  Then no
+ * lock is taken: the parent goes on as before, and the child, whose tables
+ * this or another thread may have left half changed, profiles nothing. */
 static void fork_prepare(void)
 {
+	struct hp_thread *t = &hp_self;
+	if (t->held) {
+		t->fork_skip = 1;
+		return;
+	}
 	core.fork_guard = hp_guard_enter();
 	hp_dumper_atfork_prepare();
 	hp_lock(&hp_g.lock);
@@ -510,6 +527,10 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+	if (hp_self.fork_skip) {
+		hp_self.fork_skip = 0;
+		return;
+	}
 	hp_ialloc_atfork_parent();
 	for (unsigned i = HP_NSHARDS; i-- > 0;)
 		hp_unlock(&hp_shards[i].lock);
@@ -520,8 +541,17 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	struct hp_thread *t = &hp_self;
+	int skipped = t->fork_skip;
+	t->fork_skip = 0;
+	hp_g.frozen |= skipped;
 	/* Only this thread exists now.  Locks held by threads that are gone
-	 * would stay locked forever, so start them afresh. */
+	 * would stay locked forever, so start them afresh (also when frozen:
+	 * the interrupted section's own unlock is then a harmless store).
+	 * The locks fork_prepare took are not released but remade, so this
+	 * thread holds none of them now. */
+	if (!skipped)
+		t->held = 0;
 	hp_g.lock = (hp_lock_t)HP_LOCK_INIT;
 	for (unsigned i = 0; i < HP_NSHARDS; i++)
 		hp_shards[i].lock = (hp_lock_t)HP_LOCK_INIT;
@@ -538,7 +568,8 @@ static void fork_child(void)
 	hp_trace_atfork_child();
 	hp_dumper_atfork_child();
 	hp_http_atfork_child();
-	hp_guard_leave(core.fork_guard);
+	if (!skipped)
+		hp_guard_leave(core.fork_guard);
 }
 
 /* HEAPPROF_FOLLOW=0: programs this one execs run without us.  Only our own

@@ -173,12 +173,14 @@ static void live_dump(uint32_t w)
 {
 	char path[4096];
 	pthread_mutex_lock(&dm.busy);
+	hp_self.held++;
 	if (!w || w != dm.done) {
 		if (w)
 			dm.done = w;
 		hp_dump_next(path, sizeof path);
 	}
 	pthread_mutex_unlock(&dm.busy);
+	hp_self.held--;
 }
 
 /* HEAPPROF_PEAK: called after each sample.  When the estimated in-use
@@ -386,8 +388,9 @@ void hp_dumper_atfork_child(void)
 	 * multi-threaded parent; the child has one thread all the same. */
 	dm.forked_single = 1;
 	hp_dumper_needed = 0;
-	dm.retire = 0;          /* the child's one thread is the program's */
-	if (!dm.armed)
+	dm.retire = hp_g.frozen;        /* the child's one thread is the program's; a frozen
+					 * child never starts the thread or counts a signal */
+	if (!dm.armed || hp_g.frozen)
 		return;
 	dm.served = dm.done = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
 	hp_dumper_needed = needs_thread_now();
@@ -493,6 +496,7 @@ void hp_dumper_exit(void)
 	/* Wait for a dump in progress, briefly: exit must not hang on us. */
 	for (int i = 0; i < 500; i++) {
 		if (pthread_mutex_trylock(&dm.busy) == 0) {
+			hp_self.held++;         /* for good: a fork after this skips our locks */
 			/* A dump signal not answered yet (the program exits right
 			 * after it, often because the signal cut its sleep short,
 			 * or before its next allocation could start the dumper) is

@@ -103,15 +103,6 @@ typedef struct { int v; } hp_lock_t;
 #define HP_LOCK_INIT { 0 }
 void hp_lock_wait(hp_lock_t *l) HP_COLD;
 int hp_lock_within(hp_lock_t *l, int64_t ns) HP_COLD;  /* 1: taken; 0: not in about ns (dumps only) */
-static inline __attribute__((always_inline)) void hp_lock(hp_lock_t *l)
-{
-	if (HP_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
-		hp_lock_wait(l);
-}
-static inline void hp_unlock(hp_lock_t *l)
-{
-	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
-}
 struct hp_thread {
 	uint64_t countdown;     /* fast-path gate: the slow path runs when size >= countdown */
 	uint64_t sample_left;   /* while tracing (countdown held at 0): bytes to the next sample */
@@ -124,10 +115,27 @@ struct hp_thread {
 	int bounds_later;       /* stack bounds wait for an allocation outside pthread_getattr_np
 				 * (hp_stack_safe); until then the gate stays shut and sampling runs
 				 * on sample_left */
+	int held;               /* our locks this thread holds or is taking: a fork from a signal
+				 * handler that interrupted it must not wait for them (fork_prepare) */
+	int fork_skip;          /* this thread's fork_prepare took no locks (held was set) */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };
 extern HP_TLS struct hp_thread hp_self;
+
+/* Counted in held before the lock is tried and after it is released, so a
+ * signal landing in between errs on the safe side. */
+static inline __attribute__((always_inline)) void hp_lock(hp_lock_t *l)
+{
+	hp_self.held++;
+	if (HP_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
+		hp_lock_wait(l);
+}
+static inline void hp_unlock(hp_lock_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+	hp_self.held--;
+}
 
 /* Global profiler state that the fast paths read. */
 struct hp_global {
@@ -140,6 +148,8 @@ struct hp_global {
 	uint64_t dropped;       /* samples we could not record (atomic) */
 	uint64_t overflowed;    /* samples counted in the overflow bucket (atomic) */
 	uintptr_t self_lo, self_hi; /* our own text, cut from stacks */
+	int frozen;             /* a fork child whose tables another thread may have left half
+				 * changed (fork_prepare skipped): it profiles nothing */
 };
 extern struct hp_global hp_g;
 

@@ -9,10 +9,30 @@
 # (child_alloc, child_thread_alloc), and the parent's holds none of them.
 # A deadlock in a child shows as "child N: hung" in stdout (forkmt waits
 # 20 s per child) and the whole run is bounded too.
+#
+# tests/progs/forksig.c forks from a signal handler (a 1 ms timer) while it
+# allocates, so the fork lands inside malloc, free and the profiler's own
+# critical sections: no hang, the same line as without the profiler, at
+# rate 1 and the default, with children that leave by _exit() and by exit()
+# after allocating (a child forked inside a critical section profiles
+# nothing and writes no profile).
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs forkmt
+need_progs forkmt forksig
+
+"$PROGS/forksig" >"$T/forksig.plain" 2>&1
+for rate in 1 524288; do
+	for how in _exit exit; do
+		preload "fs$rate$how" 60 HEAPPROF_RATE=$rate "$PROGS/forksig" "$how"
+		if [ "$(rc "fs$rate$how")" = 0 ] && cmp -s "$T/fs$rate$how.out" "$T/forksig.plain"; then
+			ok "fork from a signal handler, rate $rate, children leave by $how: no hang, output as without us"
+		else
+			not_ok "fork from a signal handler, rate $rate, children leave by $how: no hang, output as without us" \
+				"$(show "fs$rate$how")"
+		fi
+	done
+done
 
 for mode in rate1 default; do
 	d=$T/$mode.d

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+HP_TLS struct hp_thread hp_self;       /* ialloc counts its lock in held */
+
 #ifndef LIVETAB_BIG
 #define LIVETAB_BIG 10000000
 #endif

@@ -34,7 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hp.h"
 #include "profile.h"
+
+HP_TLS struct hp_thread hp_self;       /* ialloc counts its lock in held */
 
 static int failed;
 static int keep;

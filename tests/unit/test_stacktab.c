@@ -13,6 +13,7 @@
 #include <string.h>
 
 struct hp_global hp_g = { .lock = HP_LOCK_INIT };
+HP_TLS struct hp_thread hp_self;       /* ialloc counts its lock in held */
 
 static int fresh;
 

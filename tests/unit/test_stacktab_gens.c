@@ -15,6 +15,7 @@
 #include "../../libheapprof/stacktab.c"
 
 struct hp_global hp_g = { .lock = HP_LOCK_INIT };
+HP_TLS struct hp_thread hp_self;       /* ialloc counts its lock in held */
 
 enum { N = 6000 };      /* buckets: the index ends at 8192 slots of 8 bytes, 64 KiB, so pages are given back */
 

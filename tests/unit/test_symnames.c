@@ -15,11 +15,14 @@
  * Links: symbolize.o profile.o ialloc.o and the library's dependencies.
  */
 #include "check.h"
+#include "hp.h"
 #include "profile.h"
 
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
+
+HP_TLS struct hp_thread hp_self;       /* ialloc counts its lock in held */
 
 enum { STEP = 13, MAX_PER_MODULE = 150000, MAX_ADDRS = 600000 };
 
