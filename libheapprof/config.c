@@ -7,9 +7,11 @@
 #include "hp_env.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -201,6 +203,37 @@ int hp_stderr_ours(void)
 	if (warn.fd2 == 0)
 		return 1;       /* before init: the program has run no code yet */
 	return warn.fd2 > 0 && fstat(2, &st) == 0 && st.st_dev == warn.dev && st.st_ino == warn.ino;
+}
+
+/* Near the top of the program's first 1024 descriptors, out of the
+ * numbers its open() hands out first.  Taken lowest, a profile's output
+ * file or an ELF file libdw reads was fd 3: a program that closed every
+ * descriptor above 2 (close_range) while a dump ran and then opened a file
+ * of its own got fd 3 for it, and the dump wrote into that file and closed
+ * it under the program.  Not above 1024 - 32: the kernel's fd table grows
+ * to the highest number, and fork copies it (a limit of 1048576, common in
+ * containers, made that 8 MiB a process).  errno is kept. */
+int hp_fd_high(int fd)
+{
+	struct rlimit rl;
+	int e = errno;
+	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
+		return fd;
+	rlim_t top = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - 32));
+	if (hi < 0)
+		hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (hi >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	errno = e;
+	return fd;
+}
+
+int hp_open_high(const char *path, int flags, unsigned mode)
+{
+	return hp_fd_high(open(path, flags, mode));
 }
 
 void hp_warn2(const char *msg, const char *subject)

@@ -148,7 +148,7 @@ static void http_printf(struct hp_buf *b, const char *fmt, ...)
 /* Appends the whole file at path to b.  0 or -errno. */
 static int http_slurp(struct hp_buf *b, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	char tmp[4096];
@@ -878,27 +878,9 @@ static int http_oldest_reader(void)
 	return best;
 }
 
-/* Moves the listening socket to the top of the program's first 1024 fds,
- * out of the numbers its open() hands out first: taken lowest, it was fd 3 in
- * every program, or fd 2 in one started with stderr closed, where the
+/* The listening socket is moved high (hp_fd_high): taken lowest, it was fd
+ * 3 in every program, or fd 2 in one started with stderr closed, where the
  * program's (or our) next write to stderr raised SIGPIPE. */
-static int http_fd_high(int fd)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
-		return fd;
-	/* Not above 1024 - 32: the kernel's fd table grows to the highest
-	 * number, and fork copies it (a limit of 1048576, common in
-	 * containers, made that 8 MiB a process). */
-	rlim_t top = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - 32));
-	if (hi < 0)
-		hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (hi < 0)
-		return fd;
-	close(fd);
-	return hi;
-}
 
 /* Whether hs.lfd is still our listening socket.  A program that closes
  * every descriptor it did not open (daemons do) takes it away, and the
@@ -1156,7 +1138,7 @@ void hp_http_start(void)
 			  : ((struct sockaddr_in *)&ss)->sin_port) == 0;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd >= 0)
-		fd = http_fd_high(fd);
+		fd = hp_fd_high(fd);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0 ||

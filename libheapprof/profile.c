@@ -448,7 +448,7 @@ static int prof_build_id(const char *path, char *hex, size_t cap)
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	int rc = -1;
@@ -481,9 +481,13 @@ static int prof_build_id(const char *path, char *hex, size_t cap)
  * cannot be read; locations then have mapping_id 0. */
 static void prof_read_maps(struct prof *p)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	if (!f)
+	int fd = hp_open_high("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	char *line = NULL, *prev = NULL;
 	size_t cap = 0;
 	int64_t prev_id = 0;

@@ -19,6 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* config.c: fd moved near the top of the program's first 1024
+ * descriptors, for every descriptor a dump or the HTTP server holds (-1
+ * stays -1); and open(2), then that. */
+int hp_fd_high(int fd);
+int hp_open_high(const char *path, int flags, unsigned mode);
+
 /* ---- pb.c: protobuf wire encoding ----
  * A zeroed struct hp_buf is an empty buffer.  It grows with realloc; after a
  * failed allocation err stays set and every later write is a no-op, so a

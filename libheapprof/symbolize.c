@@ -200,15 +200,23 @@ static int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *mod
 		return -1;
 	char path[SYM_DEBUG_PATH_MAX];
 	sym_debug_path(path, id, n);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	*debuginfo_file_name = strdup(path);
 	return fd;
 }
 
+/* libdwfl keeps the file it opens until the session ends: kept high
+ * (hp_fd_high), like every descriptor of ours. */
+static int sym_find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base, char **file_name,
+			Elf **elfp)
+{
+	return hp_fd_high(dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp));
+}
+
 static const Dwfl_Callbacks sym_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = sym_find_elf,
 	.find_debuginfo = sym_find_debuginfo,
 };
 
@@ -697,7 +705,7 @@ static int sym_elf_table(Elf *e, unsigned type, uint64_t size, struct sym_src *s
 static int sym_elf_open(const char *path, const unsigned char *want, size_t n, Elf **e, uint64_t *size,
 			int *is64)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	struct stat stb;

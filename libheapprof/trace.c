@@ -148,7 +148,7 @@ static void put_mb(struct line *l, uint64_t bytes)
  * open/read/close: safe on any thread, no malloc. */
 static int read_proc(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, len - 1);

@@ -23,6 +23,10 @@
 #   - a program that closed every fd above 2 and reopened its own files
 #     at 3 and 4 (tests/progs/fds.c) still gets its signal dump, and the
 #     profiler neither reads from nor writes to those files;
+#   - a program that keeps closing every fd above 2 (close_range) and
+#     opening its own file at 3 while signal dumps run
+#     (tests/progs/closerange.c): its file is never written to or closed by
+#     a dump, whose descriptors are kept high;
 #   - a program that exits right after the signal, before the dump was
 #     written (tests/progs/sigexit.c, single- and multi-threaded), gets it
 #     at exit: the user's heapprof dump is waiting for the file.
@@ -30,7 +34,7 @@
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs live_ctl fds pexit sigexit
+need_progs live_ctl fds pexit sigexit closerange
 
 CTL=$PROGS/live_ctl
 SIGUSR1=10
@@ -256,6 +260,23 @@ if [ "$(rc fds)" = 0 ] && ! grep -q FAIL "$T/fds.out" && [ "$files" = "f.1.pb.gz
 else
 	not_ok "after the program closed every fd and reopened its own: its files untouched, signal dump and exit dump written" \
 		"files: $files $bad" "$(show fds)"
+fi
+
+# ---- a program that closes every fd above 2 again and again ----
+d=$T/cr
+mkdir -p "$d"
+(cd "$d" && exec env LD_PRELOAD="$LIB" "$PROGS/closerange" 2 "$d/data" >"$T/cr.out" 2>"$T/cr.err") &
+pid=$!
+sleep 0.2
+while kill -USR2 "$pid" 2>/dev/null; do sleep 0.01; done
+wait "$pid"
+crrc=$?
+ndumps=$(ls "$d" | grep -c '^heapprof\..*\.pb\.gz$')
+if [ "$crrc" = 0 ] && [ "$(cat "$T/cr.out")" = "bad 0" ] && [ "$ndumps" -ge 10 ]; then
+	ok "close_range and a file of its own at fd 3 during $ndumps signal dumps: the program's file untouched"
+else
+	not_ok "close_range and a file of its own at fd 3 during signal dumps: the program's file untouched" \
+		"exit $crrc, $(cat "$T/cr.out"), $ndumps dumps" "$(head -c 300 "$T/cr.err")"
 fi
 
 # ---- a dump asked for just before exit ----
