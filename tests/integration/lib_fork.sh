@@ -14,8 +14,8 @@
 # allocates, so the fork lands inside malloc, free and the profiler's own
 # critical sections: no hang, the same line as without the profiler, at
 # rate 1 and the default, with children that leave by _exit() and by exit()
-# after allocating (a child forked inside a critical section profiles
-# nothing and writes no profile).
+# (a child forked inside a critical section profiles nothing and writes no
+# profile).
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
