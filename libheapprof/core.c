@@ -419,6 +419,10 @@ int hp_free_slow(void *p)
 {
 	if (!p)
 		return 1;
+	if (HP_UNLIKELY(hp_exitheap_owns(p))) {
+		hp_exitheap_free(p);
+		return 0;
+	}
 	int e = errno;
 	struct hp_thread *t = &hp_self;
 	if (hp_g.tracing && !t->guard && !hp_boot_owns(p)) {
@@ -428,12 +432,39 @@ int hp_free_slow(void *p)
 	}
 	uint32_t b = detach(p);
 	errno = e;
-	return b != HP_BOOT_BUCKET;
+	/* after exit() from a signal handler the real heap is left alone */
+	return b != HP_BOOT_BUCKET && !t->on_exitheap;
+}
+
+/* realloc on the exit heap (hp_exitheap_enter), of one of its blocks or,
+ * while this thread is on it, of any block: a real-heap block is copied
+ * and left in place.  As glibc: realloc(p, 0) frees p and gives NULL. */
+static void *realloc_exitheap(void *p, size_t n)
+{
+	int own = p && hp_exitheap_owns(p);
+	if (p && n == 0) {
+		if (own)
+			hp_exitheap_free(p);
+		else
+			detach(p);
+		return NULL;
+	}
+	size_t old = !p ? 0 : own ? hp_exitheap_size(p) : hp_usable_size_to_free(p);
+	void *q = hp_exitheap_realloc(p, old, n);
+	if (!q) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (p && !own)
+		detach(p);
+	return q;
 }
 
 void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const struct hp_frame *from)
 {
 	struct hp_thread *t = &hp_self;
+	if (HP_UNLIKELY(t->on_exitheap || hp_exitheap_owns(p)))
+		return realloc_exitheap(p, n);
 	if (!p) {
 		void *q = realfn(NULL, n);
 		if (q)
@@ -500,6 +531,17 @@ static void exit_hook(void)
 	 * (fork_prepare). */
 	if (getpid() != hp_g.pid || hp_g.frozen)
 		return;
+	/* exit() from a signal handler that interrupted this thread inside
+	 * our own code: our tables may be half changed and our locks are its
+	 * own.  No profile, said once; waiting would only time out. */
+	if (hp_self.held) {
+		hp_warn("exit() from a signal handler that interrupted the profiler: no profile at exit");
+		return;
+	}
+	/* ... or inside malloc: glibc's heap is then not to be used
+	 * (exitheap.c).  Asked on this stack, before any switch. */
+	if (hp_stack_in_handler())
+		hp_exitheap_enter();
 	int g = hp_guard_enter();
 	hp_stack_run_big(exit_work, NULL);  /* exit() may come from a thread with a small stack */
 	hp_guard_leave(g);

@@ -118,6 +118,8 @@ struct hp_thread {
 	int held;               /* our locks this thread holds or is taking: a fork from a signal
 				 * handler that interrupted it must not wait for them (fork_prepare) */
 	int fork_skip;          /* this thread's fork_prepare took no locks (held was set) */
+	int on_exitheap;        /* exit work after exit() from a signal handler: allocations come
+				 * from exitheap.c, never from the real allocator */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };
@@ -237,6 +239,27 @@ static inline void hp_guard_leave(int old) { hp_self.guard = old; }
 int64_t hp_now_ns(void);        /* CLOCK_REALTIME */
 int64_t hp_mono_ns(void);       /* CLOCK_MONOTONIC */
 
+/* ---- exitheap.c: the heap of the exit work after exit() from a signal handler ---- */
+struct hp_exitheap {
+	uintptr_t base;         /* 0 until first used */
+	size_t len;
+};
+extern struct hp_exitheap hp_xh;
+static inline int hp_exitheap_owns(const void *p)
+{
+	uintptr_t b = __atomic_load_n(&hp_xh.base, __ATOMIC_ACQUIRE);
+	return b && (uintptr_t)p - b < hp_xh.len;
+}
+/* From now on this thread allocates from the exit heap; -1 (and nothing
+ * changed) when its region cannot be mapped. */
+int hp_exitheap_enter(void);
+void *hp_exitheap_alloc(size_t n);          /* NULL when full */
+void hp_exitheap_free(void *p);             /* p: hp_exitheap_owns */
+size_t hp_exitheap_size(const void *p);     /* usable size of such a block */
+/* p NULL, an exit-heap block, or a real-heap block of old usable bytes,
+ * which is copied and left where it is.  NULL when full. */
+void *hp_exitheap_realloc(void *p, size_t old, size_t n);
+
 /* ---- trace.c: exact totals (HEAPTRACE, heapprof_stats) and the trace line ---- */
 void hp_trace_init(void);
 void hp_trace_alloc(struct hp_thread *t, void *p);   /* count one allocation */
@@ -270,6 +293,9 @@ int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame
 void hp_stack_thread_start(void);            /* a thread's first allocation, guard held */
 int hp_stack_safe(void);                     /* 0: bounds unknown, and not to be asked for now (stack.c) */
 int hp_stack_room(void);                     /* 0: too little stack left for a sample here */
+/* 1 when a signal handler's frame lies on this thread's stack above the
+ * caller: exit() was called from a handler (stack.c). */
+int hp_stack_in_handler(void);
 void hp_stack_run_big(void (*fn)(void *), void *arg); /* fn(arg) with room for a dump (stack.c) */
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */

@@ -403,7 +403,8 @@ static HP_COLD void *malloc_slow(size_t n)
 {
 	struct hp_frame f;
 	HP_FRAME_HERE(f);
-	void *p = HP_UNLIKELY(boot_serving) ? serve(n) : real.malloc(n);
+	void *p = HP_UNLIKELY(boot_serving) ? serve(n) : HP_UNLIKELY(hp_self.on_exitheap) ? hp_exitheap_alloc(n)
+												  : real.malloc(n);
 	hp_alloc_slow(p, n, &f);
 	return p;
 }
@@ -422,7 +423,14 @@ static HP_COLD void *calloc_slow(size_t n, size_t m, size_t t)
 	void *p;
 	if (HP_UNLIKELY(boot_serving) && t != SIZE_MAX && (p = boot_arena_take(t)))
 		;               /* static memory never handed out before: zero */
-	else
+	else if (HP_UNLIKELY(hp_self.on_exitheap)) {
+		if (t == SIZE_MAX)
+			p = NULL;
+		else if ((p = hp_exitheap_alloc(t)))
+			memset(p, 0, t);
+		if (!p)
+			errno = ENOMEM;
+	} else
 		p = real.calloc(n, m);
 	hp_alloc_slow(p, t, &f);        /* an overflowing t fails: no sample */
 	return p;
@@ -453,7 +461,7 @@ static HP_COLD void *realloc_slow(void *p, size_t n)
 	HP_FRAME_HERE(f);
 	if (hp_livetab_maybe(p))
 		return hp_realloc_slow(p, n, real.realloc, &f);
-	void *q = HP_UNLIKELY(boot_serving) && !p ? serve(n) : real.realloc(p, n);
+	void *q = HP_UNLIKELY(boot_serving) && !p ? serve(n) : real.realloc(p, n);  /* !on_exitheap: maybe is 1 there */
 	if (q)
 		hp_alloc_slow(q, n, &f);
 	return q;
@@ -538,6 +546,8 @@ HP_EXPORT size_t malloc_usable_size(void *p)
 {
 	if (HP_UNLIKELY(p && hp_boot_owns(p)))
 		return boot_size(p);
+	if (HP_UNLIKELY(hp_exitheap_owns(p)))
+		return hp_exitheap_size(p);
 	return real.malloc_usable_size(p);
 }
 

@@ -225,6 +225,47 @@ int hp_stack_room(void)
 	return sp - (uintptr_t)ss.ss_sp >= HP_SAMPLE_STACK;
 }
 
+/* A signal handler's frame returns to the sigreturn trampoline that
+ * sigaction put in sa_restorer (glibc's __restore_rt), whose address the
+ * kernel stores on the stack as the frame's return address.  So: the
+ * restorers of the handlers installed now, and a scan of the words between
+ * here and the top of the stack this thread runs on (the alternate one, if
+ * it is on it).  A stray copy of that address on the stack makes a false
+ * "yes", which costs only the exit heap's pages (exitheap.c).  An unknown
+ * stack gives "no", as before. */
+int hp_stack_in_handler(void)
+{
+	uintptr_t rest[4];
+	int nrest = 0;
+	for (int sig = 1; sig < NSIG && nrest < 4; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0 || sa.sa_handler == SIG_DFL ||
+		    sa.sa_handler == SIG_IGN || !sa.sa_restorer)
+			continue;
+		uintptr_t r = (uintptr_t)sa.sa_restorer;
+		int seen = 0;
+		for (int i = 0; i < nrest; i++)
+			seen |= rest[i] == r;
+		if (!seen)
+			rest[nrest++] = r;
+	}
+	if (!nrest)
+		return 0;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
+	stack_t ss;
+	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+		top = (uintptr_t)ss.ss_sp + ss.ss_size;
+	else if (sp > stack_lo && sp <= stack_hi)
+		top = stack_hi;
+	else
+		return 0;
+	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= top; w++)
+		for (int i = 0; i < nrest; i++)
+			if (*w == rest[i])
+				return 1;
+	return 0;
+}
+
 /* The x86-64 ABI's entry to a module's thread-local block (ld.so). */
 typedef struct {
 	unsigned long ti_module, ti_offset;
