@@ -208,17 +208,22 @@ int hp_stack_safe(void)
  * walk, which takes every stack that is not the thread's own; 6.5 KiB when
  * there were two buffers), and a signal handler may run on a sigaltstack of SIGSTKSZ, 8 KiB,
  * most of which the program's handler uses itself: a malloc sampled there
- * overflowed it into whatever lay below.  Off the thread's own stack and
- * on its alternate one, with less than HP_SAMPLE_STACK left, the sample is
- * dropped (and counted).  Other stacks (coroutines) cannot be measured and
- * are sampled as before. */
+ * overflowed it into whatever lay below.  The same on the thread's own
+ * stack near its end: with 6 KiB left, where glibc's malloc needs 3.3, a
+ * sample walked by libunwind died of SIGSEGV (tests/progs/tinystack.c).
+ * With less than HP_SAMPLE_STACK left on its alternate stack, or
+ * HP_SAMPLE_STACK_OWN on its own (libunwind's walk measured at about
+ * 8 KiB; a smaller margin, so that threads of 16 to 32 KiB still sample),
+ * the sample is dropped (and counted).  Other stacks (coroutines) cannot
+ * be measured and are sampled as before. */
 #define HP_SAMPLE_STACK (16u << 10)
+#define HP_SAMPLE_STACK_OWN (12u << 10)
 
 int hp_stack_room(void)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (HP_LIKELY(sp > stack_lo && sp <= stack_hi))
-		return 1;
+		return sp - stack_lo >= HP_SAMPLE_STACK_OWN;
 	stack_t ss;
 	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
 		return 1;

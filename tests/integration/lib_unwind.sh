@@ -14,11 +14,27 @@
 #    calls glibc's strdup, which has no frame pointer, so the walk goes from
 #    strdup straight to strdup_site's caller and strdup_site is lost - the
 #    documented limit of this mode (README, docs/design.md).
+#  - with 4 or 6 KiB of a thread's stack left (tests/progs/tinystack.c),
+#    where glibc's malloc needs 3.3, each unwinder runs as without us: the
+#    sample is dropped where its walk would overflow the stack (libunwind
+#    needs about 8 KiB and died of SIGSEGV there).
 # A bad value of HEAPPROF_UNWIND is one warning and the default unwinder.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs known threads deep cxx frames
+need_progs known threads deep cxx frames tinystack
+
+for u in cfi libunwind fp; do
+	for left in 4096 6144; do
+		preload "ts$u$left" 30 HEAPPROF_UNWIND=$u HEAPPROF_RATE=1 "$PROGS/tinystack" "$left"
+		what="$u: $left bytes of a thread's stack left, malloc sampled at rate 1: no overflow, exit 0"
+		if [ "$(rc "ts$u$left")" = 0 ] && [ "$(cat "$T/ts$u$left.out")" = done ]; then
+			ok "$what"
+		else
+			not_ok "$what" "$(show "ts$u$left")"
+		fi
+	done
+done
 
 # run_with TAG UNWINDER PROG: a rate-1 run; sets f to the profile's path.
 run_with() {
