@@ -29,7 +29,9 @@ extern "C" {
  * a relative pattern is taken from the directory the program started in.
  *
  * Returns 0 on success or a negative errno value (-EINVAL when the profiler
- * is off, e.g. HEAPPROF_RATE=0); errno itself is left unchanged.  Cost: it
+ * is off, e.g. HEAPPROF_RATE=0; -EBUSY in a child forked by a signal handler
+ * that caught its thread inside the profiler, which profiles nothing);
+ * errno itself is left unchanged.  Cost: it
  * symbolizes every distinct address and compresses the result, typically a
  * few milliseconds to a few hundred, on the calling thread.  Allocation in
  * other threads goes on meanwhile.

@@ -275,6 +275,8 @@ HP_EXPORT int heapprof_dump(const char *path)
 	hp_init();
 	if (!hp_cfg.rate)
 		return -EINVAL;
+	if (hp_g.frozen)
+		return -EBUSY;  /* a fork child whose tables may be half changed (core.c fork_prepare) */
 	int e = errno;
 	struct api_dump d = { buf, hp_dump_expand(path ? path : live(), buf, sizeof buf) };
 	if (d.r == 0)

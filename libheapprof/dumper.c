@@ -172,15 +172,13 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 static void live_dump(uint32_t w)
 {
 	char path[4096];
-	pthread_mutex_lock(&dm.busy);
-	hp_self.held++;
+	hp_mutex_lock(&dm.busy);
 	if (!w || w != dm.done) {
 		if (w)
 			dm.done = w;
 		hp_dump_next(path, sizeof path);
 	}
-	pthread_mutex_unlock(&dm.busy);
-	hp_self.held--;
+	hp_mutex_unlock(&dm.busy);
 }
 
 /* HEAPPROF_PEAK: called after each sample.  When the estimated in-use
@@ -203,7 +201,7 @@ void hp_dumper_peak_check(void)
 	long n = hp_dump_snapshot(&snap, &bytes);
 	if (n < 0)
 		return;
-	pthread_mutex_lock(&dm.peak_lock);
+	hp_mutex_lock(&dm.peak_lock);
 	if (now >= dm.peak_mark) {
 		struct hp_prof_sample *old = dm.peak_snap;
 		size_t old_bytes = dm.peak_bytes;
@@ -216,7 +214,7 @@ void hp_dumper_peak_check(void)
 		snap = old;
 		bytes = old_bytes;
 	}
-	pthread_mutex_unlock(&dm.peak_lock);
+	hp_mutex_unlock(&dm.peak_lock);
 	hp_ifree(snap, bytes);
 }
 
@@ -479,7 +477,7 @@ static void write_peak(void)
 		dm.peak_mark = 0;
 		hp_dumper_peak_check();
 	}
-	pthread_mutex_lock(&dm.peak_lock);
+	hp_mutex_lock(&dm.peak_lock);
 	if (dm.peak_snap && peak_path(path, sizeof path) == 0 &&
 	    hp_dump_build_from(dm.peak_snap, (size_t)dm.peak_n, dm.peak_ns, 0, &b) == 0) {
 		if (hp_dump_write_file(path, b.data, b.len) != 0)
@@ -487,7 +485,7 @@ static void write_peak(void)
 		else
 			hp_trace_line("dump", path);
 	}
-	pthread_mutex_unlock(&dm.peak_lock);
+	hp_mutex_unlock(&dm.peak_lock);
 	hp_buf_free(&b);
 }
 

@@ -138,6 +138,17 @@ static inline void hp_unlock(hp_lock_t *l)
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 	hp_self.held--;
 }
+/* The same count for every pthread mutex of ours. */
+static inline void hp_mutex_lock(pthread_mutex_t *m)
+{
+	hp_self.held++;
+	pthread_mutex_lock(m);
+}
+static inline void hp_mutex_unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+	hp_self.held--;
+}
 
 /* Global profiler state that the fast paths read. */
 struct hp_global {

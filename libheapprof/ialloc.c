@@ -42,19 +42,6 @@ static void *map(size_t n)
 	return p;
 }
 
-/* Counted in the thread's held locks (hp_lock), for fork_prepare. */
-static void ia_lock(void)
-{
-	hp_self.held++;
-	pthread_mutex_lock(&ia.lock);
-}
-
-static void ia_unlock(void)
-{
-	pthread_mutex_unlock(&ia.lock);
-	hp_self.held--;
-}
-
 void *hp_ialloc(size_t n)
 {
 	if (n == 0)
@@ -66,17 +53,17 @@ void *hp_ialloc(size_t n)
 	int c = size_class(n);
 	size_t sz = (size_t)16 << c;
 	void *p;
-	ia_lock();
+	hp_mutex_lock(&ia.lock);
 	if ((p = ia.free[c])) {
 		ia.free[c] = *(void **)p;
-		ia_unlock();
+		hp_mutex_unlock(&ia.lock);
 		memset(p, 0, sz);
 		return p;
 	}
 	if ((size_t)(ia.end - ia.cur) < sz) {
 		unsigned char *m = map(CHUNK);
 		if (!m) {
-			ia_unlock();
+			hp_mutex_unlock(&ia.lock);
 			return NULL;
 		}
 		ia.cur = m;     /* the rest of the old chunk is abandoned */
@@ -84,7 +71,7 @@ void *hp_ialloc(size_t n)
 	}
 	p = ia.cur;
 	ia.cur += sz;
-	ia_unlock();
+	hp_mutex_unlock(&ia.lock);
 	return p;
 }
 
@@ -101,10 +88,10 @@ void hp_ifree(void *p, size_t n)
 		return;
 	}
 	int c = size_class(n);
-	ia_lock();
+	hp_mutex_lock(&ia.lock);
 	*(void **)p = ia.free[c];
 	ia.free[c] = p;
-	ia_unlock();
+	hp_mutex_unlock(&ia.lock);
 }
 
 void hp_ialloc_drop(void *p, size_t n, size_t keep)

@@ -73,10 +73,10 @@ static int find_locked(uintptr_t a)
 void hp_modtab_note(const uintptr_t *pcs, int n)
 {
 	int missing = 0;
-	pthread_mutex_lock(&mt.lock);
+	hp_mutex_lock(&mt.lock);
 	for (int i = 0; i < n && !missing; i++)
 		missing = find_locked(pcs[i] - 1) < 0;
-	pthread_mutex_unlock(&mt.lock);
+	hp_mutex_unlock(&mt.lock);
 	if (!missing)
 		return;
 
@@ -93,7 +93,7 @@ void hp_modtab_note(const uintptr_t *pcs, int n)
 		f->m[i].path = p;
 		f->m[i].pathlen = l + 1;
 	}
-	pthread_mutex_lock(&mt.lock);
+	hp_mutex_lock(&mt.lock);
 	for (int i = 0; i < f->n; i++) {
 		struct module *m = &f->m[i];
 		if (!m->path)
@@ -113,14 +113,14 @@ void hp_modtab_note(const uintptr_t *pcs, int n)
 		}
 		mt.mods[k] = *m;
 	}
-	pthread_mutex_unlock(&mt.lock);
+	hp_mutex_unlock(&mt.lock);
 	hp_ifree(f, sizeof *f);
 }
 
 int hp_modtab_find(uintptr_t addr, struct hp_modinfo *out)
 {
 	int r = 0;
-	pthread_mutex_lock(&mt.lock);
+	hp_mutex_lock(&mt.lock);
 	int k = find_locked(addr);
 	if (k >= 0 && mt.mods[k].path[0]) {
 		out->lo = mt.mods[k].lo;
@@ -132,7 +132,7 @@ int hp_modtab_find(uintptr_t addr, struct hp_modinfo *out)
 		out->path[sizeof out->path - 1] = 0;
 		r = 1;
 	}
-	pthread_mutex_unlock(&mt.lock);
+	hp_mutex_unlock(&mt.lock);
 	return r;
 }
 

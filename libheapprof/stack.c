@@ -232,29 +232,41 @@ int hp_stack_room(void)
 
 /* A signal handler's frame returns to the sigreturn trampoline that
  * sigaction put in sa_restorer (glibc's __restore_rt), whose address the
- * kernel stores on the stack as the frame's return address.  So: the
- * restorers of the handlers installed now, and a scan of the words between
- * here and the top of the stack this thread runs on (the alternate one, if
- * it is on it).  A stray copy of that address on the stack makes a false
- * "yes", which costs only the exit heap's pages (exitheap.c).  An unknown
- * stack gives "no", as before. */
+ * kernel stores on the stack as the frame's return address.  So: a scan of
+ * the words between here and the top of the stack this thread runs on (the
+ * alternate one, if it is on it) for one that points at the trampoline's
+ * code, "mov $15, %rax; syscall" (rt_sigreturn), in libc's text.  By its
+ * code, not by the handlers installed now: a handler installed with
+ * SA_RESETHAND, or one that ignores its signal before calling exit(), is no
+ * longer in the table.  A stray copy of that address on the stack makes a
+ * false "yes", which costs only the exit heap's pages (exitheap.c).  An
+ * unknown stack, or another trampoline than libc's, gives "no", as before. */
+#if defined(__x86_64__)
+static const unsigned char sigreturn_code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+#endif
+
+static int text_of(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t *r = arg, want = r[0];
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && want >= lo && want < lo + ph->p_memsz) {
+			r[1] = lo;
+			r[2] = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int hp_stack_in_handler(void)
 {
-	uintptr_t rest[4];
-	int nrest = 0;
-	for (int sig = 1; sig < NSIG && nrest < 4; sig++) {
-		struct sigaction sa;
-		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0 || sa.sa_handler == SIG_DFL ||
-		    sa.sa_handler == SIG_IGN || !sa.sa_restorer)
-			continue;
-		uintptr_t r = (uintptr_t)sa.sa_restorer;
-		int seen = 0;
-		for (int i = 0; i < nrest; i++)
-			seen |= rest[i] == r;
-		if (!seen)
-			rest[nrest++] = r;
-	}
-	if (!nrest)
+#if defined(__x86_64__)
+	uintptr_t libc[3] = { (uintptr_t)&sigaction, 0, 0 };
+	dl_iterate_phdr(text_of, libc);
+	if (!libc[1])
 		return 0;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
 	stack_t ss;
@@ -265,9 +277,10 @@ int hp_stack_in_handler(void)
 	else
 		return 0;
 	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= top; w++)
-		for (int i = 0; i < nrest; i++)
-			if (*w == rest[i])
-				return 1;
+		if (*w >= libc[1] && *w <= libc[2] - sizeof sigreturn_code &&    /* no sum: it may wrap */
+		    !memcmp((const void *)*w, sigreturn_code, sizeof sigreturn_code))
+			return 1;
+#endif
 	return 0;
 }
 

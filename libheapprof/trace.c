@@ -209,10 +209,10 @@ static void trace_line(const char *reason, const char *path)
 {
 	int e = errno;
 	struct heapprof_stats st;
-	pthread_mutex_lock(&tr.line_lock);
+	hp_mutex_lock(&tr.line_lock);
 	uint64_t inuse = inuse_now();
 	if (!strcmp(reason, "growth") && inuse < __atomic_load_n(&tr.goal, __ATOMIC_RELAXED)) {
-		pthread_mutex_unlock(&tr.line_lock);    /* another thread printed it */
+		hp_mutex_unlock(&tr.line_lock);    /* another thread printed it */
 		errno = e;
 		return;
 	}
@@ -274,7 +274,7 @@ static void trace_line(const char *reason, const char *path)
 	__atomic_store_n(&tr.goal, goal, __ATOMIC_RELAXED);
 
 	hp_write_all(2, l.buf, l.n);
-	pthread_mutex_unlock(&tr.line_lock);
+	hp_mutex_unlock(&tr.line_lock);
 	errno = e;
 }
 

@@ -34,7 +34,10 @@
 #    complete profile or (the handler interrupted the profiler itself) one
 #    warning and none.  Built on glibc's heap, the profile waited for ever
 #    on the arena lock the interrupted call held, or ran on the half-changed
-#    heap and crashed;
+#    heap and crashed.  Also with a one-shot handler (SA_RESETHAND) and no
+#    other handler installed (HEAPPROF_SIGNAL=0), and while HEAPTRACE
+#    prints a line for every growth of the heap (its line lock held by the
+#    interrupted code: the exit line waited for it for ever);
 #  - return from main is covered by every other test.
 . "$(dirname "$0")/lib_common.sh"
 
@@ -139,15 +142,27 @@ for i in 1 2 3; do
 	fi
 done
 
+bad=""
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	preload xg 30 HEAPTRACE=1 HEAPTRACE_GROWTH=1 HEAPTRACE_MIN=0 "$PROGS/exitsig" grow
+	[ "$(rc xg)" = 3 ] || bad="$bad [run $i: exit $(rc xg)]"
+done
+if [ -z "$bad" ]; then
+	ok "exit(3) from a signal handler while HEAPTRACE prints growth lines: exit code 3, 10 runs of 10, no hang"
+else
+	not_ok "exit(3) from a signal handler while HEAPTRACE prints growth lines: exit code 3, no hang" "$bad"
+fi
+
 run xs.plain 30 "$PROGS/exitsig"
-for mode in 1-thread 2-threads; do
+for mode in 1-thread 2-threads 2-threads-reset; do
 	for rate in 524288 1; do
+		[ "$mode" = 2-threads-reset ] && [ "$rate" = 1 ] && continue
 		bad="" profiles=0
 		for i in 1 2 3 4 5 6 7 8 9 10; do
 			d=$T/xs$mode$rate.$i
 			mkdir -p "$d"
-			preload "xs" 30 HEAPPROF_RATE=$rate HEAPPROF_OUT="$d/p.pb.gz" "$PROGS/exitsig" \
-				$([ "$mode" = 2-threads ] && echo thread)
+			preload "xs" 30 HEAPPROF_RATE=$rate HEAPPROF_SIGNAL=0 HEAPPROF_OUT="$d/p.pb.gz" "$PROGS/exitsig" \
+				$(case $mode in 2-threads) echo thread ;; 2-threads-reset) echo thread reset ;; esac)
 			if [ "$(rc xs)" != 3 ] || ! cmp -s "$T/xs.plain.out" "$T/xs.out"; then
 				bad="$bad [run $i: $(show xs)]"
 			elif [ -f "$d/p.pb.gz" ] && [ ! -s "$T/xs.err" ] && gzip -t "$d/p.pb.gz" 2>/dev/null; then

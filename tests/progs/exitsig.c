@@ -6,9 +6,13 @@
  * with that (exit does not allocate); the profile written at exit must not
  * use that half-changed heap, nor wait for its lock.  With "thread", an idle
  * second thread (SIGALRM blocked) makes the process multi-threaded, so
- * glibc's arena lock is taken and held by the interrupted call.
+ * glibc's arena lock is taken and held by the interrupted call.  With
+ * "reset", the handler is installed with SA_RESETHAND, so that by the time
+ * it runs the signal table no longer shows it.  With "grow", every other
+ * block is kept, so the heap grows all the time and HEAPTRACE prints line
+ * after line (under its own lock) when the handler lands.
  *
- * usage: exitsig [thread]     prints "start", exits 3 from the handler
+ * usage: exitsig [thread] [reset] [grow]   prints "start", exits 3 from the handler
  */
 #include <pthread.h>
 #include <signal.h>
@@ -36,7 +40,13 @@ int main(int argc, char **argv)
 {
 	printf("start\n");
 	fflush(stdout);
-	if (argc > 1 && strcmp(argv[1], "thread") == 0) {
+	int thread = 0, reset = 0, grow = 0;
+	for (int i = 1; i < argc; i++) {
+		thread |= strcmp(argv[i], "thread") == 0;
+		reset |= strcmp(argv[i], "reset") == 0;
+		grow |= strcmp(argv[i], "grow") == 0;
+	}
+	if (thread) {
 		sigset_t set, old;
 		pthread_t t;
 		sigemptyset(&set);
@@ -46,14 +56,15 @@ int main(int argc, char **argv)
 			return 1;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = reset ? SA_RESETHAND : 0 };
 	sigaction(SIGALRM, &sa, NULL);
 	struct itimerval it = { { 0, 0 }, { 0, 20000 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 	void *keep[64] = { 0 };
 	for (unsigned long i = 0;; i++) {
 		unsigned k = (unsigned)(i & 63);
-		free(keep[k]);
+		if (!grow || (i & 1))
+			free(keep[k]);
 		keep[k] = malloc(16 + i % 200);
 	}
 }
