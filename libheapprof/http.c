@@ -905,7 +905,7 @@ static void http_accept(void)
 				http_close(&hs.conn[i]);
 		return;
 	}
-	int fd = accept4(hs.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = hp_fd_high(accept4(hs.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));  /* as every fd of ours */
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 			hs.accept_pause = hp_mono_ns() + HTTP_ACCEPT_PAUSE_NS;

@@ -403,8 +403,14 @@ static HP_COLD void *malloc_slow(size_t n)
 {
 	struct hp_frame f;
 	HP_FRAME_HERE(f);
-	void *p = HP_UNLIKELY(boot_serving) ? serve(n) : HP_UNLIKELY(hp_self.on_exitheap) ? hp_exitheap_alloc(n)
-												  : real.malloc(n);
+	void *p;
+	if (HP_UNLIKELY(boot_serving))
+		p = serve(n);
+	else if (HP_UNLIKELY(hp_self.on_exitheap)) {
+		if (!(p = hp_exitheap_alloc(n)))
+			errno = ENOMEM;
+	} else
+		p = real.malloc(n);
 	hp_alloc_slow(p, n, &f);
 	return p;
 }
