@@ -311,17 +311,11 @@ static void exec_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t
 	}
 }
 
-/* libc by its file name (an address like &read would go through our GOT
- * and could name another preload that wraps read), ld.so by AT_BASE. */
+/* ld.so by AT_BASE (libc: hp_stack_libc_text). */
 static int note_modules(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	(void)arg;
-	const char *name = info->dlpi_name ? info->dlpi_name : "";
-	const char *base = strrchr(name, '/');
-	base = base ? base + 1 : name;
-	if (!strcmp(base, "libc.so.6") && !dm.libc_hi)
-		exec_range(info, &dm.libc_lo, &dm.libc_hi);
 	if (info->dlpi_addr && info->dlpi_addr == (ElfW(Addr))getauxval(AT_BASE))
 		exec_range(info, &dm.rtld_lo, &dm.rtld_hi);
 	return 0;
@@ -336,6 +330,7 @@ void hp_dumper_start(void)
 	dm.next_interval = now + secs(hp_cfg.interval);
 	dm.next_tick = now + secs(hp_cfg.trace_interval);
 	dl_iterate_phdr(note_modules, NULL);
+	hp_stack_libc_text(&dm.libc_lo, &dm.libc_hi);
 	if (hp_cfg.signal) {
 		struct sigaction sa, old;
 		if (sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&

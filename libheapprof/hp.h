@@ -307,6 +307,9 @@ int hp_stack_room(void);                     /* 0: too little stack left for a s
 /* 1 when a signal handler's frame lies on this thread's stack above the
  * caller: exit() was called from a handler (stack.c). */
 int hp_stack_in_handler(void);
+/* libc's executable segment, found by its file name, once; [0, 0) when
+ * there is none.  After the first call, safe in a signal handler. */
+void hp_stack_libc_text(uintptr_t *lo, uintptr_t *hi);
 void hp_stack_run_big(void (*fn)(void *), void *arg); /* fn(arg) with room for a dump (stack.c) */
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */

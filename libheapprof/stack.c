@@ -245,28 +245,45 @@ int hp_stack_room(void)
 static const unsigned char sigreturn_code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
 #endif
 
-static int text_of(struct dl_phdr_info *info, size_t size, void *arg)
+/* libc by its file name: an address like &sigaction goes through our GOT
+ * and could name another preload that wraps the function. */
+static int libc_text_of(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	uintptr_t *r = arg, want = r[0];
+	uintptr_t *r = arg;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(name, '/');
+	if (strcmp(base ? base + 1 : name, "libc.so.6") != 0)
+		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && want >= lo && want < lo + ph->p_memsz) {
-			r[1] = lo;
-			r[2] = lo + ph->p_memsz;
-			return 1;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			r[0] = info->dlpi_addr + ph->p_vaddr;
+			r[1] = r[0] + ph->p_memsz;
 		}
 	}
-	return 0;
+	return 1;
+}
+
+void hp_stack_libc_text(uintptr_t *lo, uintptr_t *hi)
+{
+	static uintptr_t r[2];
+	if (!__atomic_load_n(&r[1], __ATOMIC_ACQUIRE)) {
+		uintptr_t n[2] = { 0, 0 };
+		dl_iterate_phdr(libc_text_of, n);
+		r[0] = n[0];
+		__atomic_store_n(&r[1], n[1], __ATOMIC_RELEASE);
+	}
+	*lo = r[0];
+	*hi = __atomic_load_n(&r[1], __ATOMIC_ACQUIRE);
 }
 
 int hp_stack_in_handler(void)
 {
 #if defined(__x86_64__)
-	uintptr_t libc[3] = { (uintptr_t)&sigaction, 0, 0 };
-	dl_iterate_phdr(text_of, libc);
-	if (!libc[1])
+	uintptr_t lo, hi;
+	hp_stack_libc_text(&lo, &hi);
+	if (!hi)
 		return 0;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
 	stack_t ss;
@@ -277,7 +294,7 @@ int hp_stack_in_handler(void)
 	else
 		return 0;
 	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= top; w++)
-		if (*w >= libc[1] && *w <= libc[2] - sizeof sigreturn_code &&    /* no sum: it may wrap */
+		if (*w >= lo && *w <= hi - sizeof sigreturn_code &&    /* no sum: it may wrap */
 		    !memcmp((const void *)*w, sigreturn_code, sizeof sigreturn_code))
 			return 1;
 #endif
