@@ -127,15 +127,11 @@ char *outpat_expand(const char *pat, long pid, long n)
 
 char *outpat_join(const char *dir, const char *pat)
 {
-	size_t n = strlen(dir), o = 0;
-	char *out = malloc(2 * n + strlen(pat) + 2);
+	size_t n = strlen(dir), cap = 2 * n + strlen(pat) + 3;
+	char *out = malloc(cap);
 	if (!out)
 		return NULL;
-	for (const char *c = dir; *c; c++) {
-		if (*c == '%')
-			out[o++] = '%';
-		out[o++] = *c;
-	}
+	size_t o = hp_env_escape(out, cap, dir);        /* as the library joins its start directory */
 	if (!n || dir[n - 1] != '/')
 		out[o++] = '/';
 	strcpy(out + o, pat);
@@ -167,20 +163,6 @@ int outpat_split(const char *pat, long pid, char **dir, char **base)
 	return 0;
 }
 
-/* lit[0..len) with each "%%" as "%", into buf (NUL-terminated, cut at
- * cap); its length. */
-static size_t unescape(char *buf, size_t cap, const char *lit, size_t len)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 1 < cap; i++) {
-		buf[o++] = lit[i];
-		if (lit[i] == '%' && i + 1 < len && lit[i + 1] == '%')
-			i++;
-	}
-	buf[o] = '\0';
-	return o;
-}
-
 /* The loose form: the literal text before the first %p or %n and after the
  * last, so names the library derives from the pattern (a "peak" dump, say)
  * are found too.  "%%" is a literal percent sign, and so is a % before any
@@ -199,10 +181,16 @@ static int loose_match(const char *pat, const char *name)
 	}
 	if (!first)
 		return outpat_match(pat, name, -1);
-	char pre[4096], suf[4096];
-	size_t np = unescape(pre, sizeof pre, pat, (size_t)(first - pat));
-	size_t ns = unescape(suf, sizeof suf, last + 2, strlen(last + 2)), n = strlen(name);
-	return n > np + ns && memcmp(name, pre, np) == 0 && memcmp(name + n - ns, suf, ns) == 0;
+	/* the literal text around the wildcards, "%%" read as "%" */
+	char *p0 = strndup(pat, (size_t)(first - pat));
+	char *pre = p0 ? outpat_expand(p0, 0, 0) : NULL, *suf = outpat_expand(last + 2, 0, 0);
+	size_t n = strlen(name);
+	int r = pre && suf && n > strlen(pre) + strlen(suf) && !strncmp(name, pre, strlen(pre)) &&
+		!strcmp(name + n - strlen(suf), suf);
+	free(p0);
+	free(pre);
+	free(suf);
+	return r;
 }
 
 int snap_take(struct snap *s, const char *dir, const char *pat, long pid, int loose)

@@ -205,16 +205,13 @@ static void abs_init(void)
 {
 	const char *pat = hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
 	char cwd[2048];
-	size_t o = 0;
 	abs_pattern[0] = 0;
 	if (pat[0] == '/' || !getcwd(cwd, sizeof cwd))
 		return;
-	for (const char *c = cwd; *c && o + 2 < sizeof abs_pattern; c++) {
-		if (*c == '%')          /* the directory's own % signs are not ours */
-			abs_pattern[o++] = '%';
-		abs_pattern[o++] = *c;
-	}
-	if (snprintf(abs_pattern + o, sizeof abs_pattern - o, "/%s", pat) >= (int)(sizeof abs_pattern - o))
+	/* the directory's own % signs are not ours */
+	size_t o = hp_env_escape(abs_pattern, sizeof abs_pattern, cwd);
+	if (o >= sizeof abs_pattern ||
+	    snprintf(abs_pattern + o, sizeof abs_pattern - o, "/%s", pat) >= (int)(sizeof abs_pattern - o))
 		abs_pattern[0] = 0;
 }
 

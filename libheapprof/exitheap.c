@@ -24,7 +24,7 @@
 
 #define XH_RESERVE ((size_t)4 << 30)    /* address space only: pages are touched as used */
 #define XH_HDR 16                       /* the block's class, keeping 16-byte alignment */
-#define XH_NCLASS 33                    /* 32 B .. 2^36 B: more than XH_RESERVE */
+#define XH_NCLASS 33                    /* 32 B .. 2^37 B: more than XH_RESERVE */
 
 struct hp_exitheap hp_xh;
 

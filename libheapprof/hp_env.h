@@ -67,6 +67,23 @@ static inline int hp_env_signal(const char *s)
 	return -1;
 }
 
+/* Copies directory dir into out (cap bytes) with each % doubled, so that
+ * a pattern joined to it takes its % signs literally.  Returns the length
+ * written, or cap when it does not fit (out then holds a cut copy). */
+static inline size_t hp_env_escape(char *out, size_t cap, const char *dir)
+{
+	size_t o = 0;
+	for (; *dir; dir++) {
+		if (o + 2 >= cap)
+			return cap;
+		if (*dir == '%')
+			out[o++] = '%';
+		out[o++] = *dir;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 /* Whether pattern pat has %c (not counting "%%"). */
 static inline int hp_env_pattern_has(const char *pat, char c)
 {

@@ -467,7 +467,8 @@ static HP_COLD void *realloc_slow(void *p, size_t n)
 	HP_FRAME_HERE(f);
 	if (hp_livetab_maybe(p))
 		return hp_realloc_slow(p, n, real.realloc, &f);
-	void *q = HP_UNLIKELY(boot_serving) && !p ? serve(n) : real.realloc(p, n);  /* !on_exitheap: maybe is 1 there */
+	void *q = HP_UNLIKELY(boot_serving) && !p ? serve(n) : real.realloc(p, n);
+	/* (never here on the exit heap: every block is "maybe" then, hp_realloc_slow) */
 	if (q)
 		hp_alloc_slow(q, n, &f);
 	return q;
