@@ -72,7 +72,9 @@ static struct {
 	uintptr_t libc_lo, libc_hi;     /* libc's executable segment, for may_start_here */
 	uintptr_t rtld_lo, rtld_hi;     /* ld.so's: no thread is started from inside it */
 	int starting;           /* a start_thread is under way (claimed with a CAS) */
-	int forked_single;      /* a forked child: one thread, whatever glibc's flag says */
+	int pausing;            /* hp_dumper_single wants the thread gone for a moment */
+	int alone;              /* one thread, whatever glibc's flag says: a forked
+				 * child, or after hp_dumper_single */
 } dm = { .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
 	 .peak_mark = 1.0 };
 
@@ -121,7 +123,7 @@ static int may_start_here(const void *ucv)
 	uintptr_t fpregs = (uintptr_t)uc->uc_mcontext.fpregs;
 	if (fpregs <= u || fpregs - u > 4096)
 		return 0;
-	if (!(__libc_single_threaded || dm.forked_single) || hp_self.guard || !hp_g.ready)
+	if (!(__libc_single_threaded || dm.alone) || hp_self.guard || !hp_g.ready)
 		return 0;
 	uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	long ax = (long)uc->uc_mcontext.gregs[REG_RAX];
@@ -229,7 +231,7 @@ static void *dumper_main(void *arg)
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	hp_thread_disown();
 	for (;;) {
-		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.pausing, __ATOMIC_ACQUIRE))
 			return NULL;
 		int64_t now = hp_mono_ns(), due = INT64_MAX;
 		if (hp_cfg.interval && dm.next_interval <= now) {
@@ -245,8 +247,8 @@ static void *dumper_main(void *arg)
 		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < due)
 			due = dm.next_tick;
 		uint32_t w = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
-			return NULL;    /* its wake is not a signal: no dump */
+		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.pausing, __ATOMIC_ACQUIRE))
+			return NULL;    /* retire's wake is not a signal: no dump */
 		if (w != dm.served) {
 			dm.served = w;  /* several signals while busy make one dump */
 			live_dump(w);
@@ -295,7 +297,7 @@ static void start_thread(void)
  * pays nothing more for one. */
 static int needs_thread_now(void)
 {
-	int threaded = !__libc_single_threaded && !dm.forked_single;
+	int threaded = !__libc_single_threaded && !dm.alone;
 	return hp_cfg.rate && (hp_cfg.interval || (hp_cfg.trace && hp_cfg.trace_interval) ||
 			       (hp_cfg.signal && (threaded || hp_cfg.http)));
 }
@@ -356,7 +358,7 @@ void hp_dumper_start(void)
  * multi-threaded from now on, so the dumper thread is free. */
 void hp_dumper_program_threaded(void)
 {
-	dm.forked_single = 0;
+	dm.alone = 0;
 	if (__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || !dm.armed || dm.retire || !hp_g.ready)
 		return;
 	/* Here, in the thread that created one, before pthread_create
@@ -379,7 +381,7 @@ void hp_dumper_atfork_child(void)
 	dm.starting = 0;
 	/* glibc leaves __libc_single_threaded false in the child of a
 	 * multi-threaded parent; the child has one thread all the same. */
-	dm.forked_single = 1;
+	dm.alone = 1;
 	hp_dumper_needed = 0;
 	dm.retire = hp_g.frozen;        /* the child's one thread is the program's; a frozen
 					 * child never starts the thread or counts a signal */
@@ -424,6 +426,75 @@ void hp_dumper_retire(void)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 5;
 	pthread_timedjoin_np(dm.thread, NULL, &until);
+}
+
+/* Stops the running thread and waits until it is gone; 1 if it was
+ * running and is gone.  It finishes a dump under way first.  Its wake
+ * count is left alone (no increment: the next thread would take it for a
+ * signal), so a wake that lands just before its futex wait is repeated. */
+static int pause_thread(void)
+{
+	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
+		return 0;
+	__atomic_store_n(&dm.pausing, 1, __ATOMIC_RELEASE);
+	int gone = 0;
+	for (int i = 0; i < 500 && !gone; i++) {
+		syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		if ((until.tv_nsec += 10000000) >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		gone = pthread_timedjoin_np(dm.thread, NULL, &until) == 0;
+	}
+	if (gone) {
+		__atomic_store_n(&dm.running, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&dm.starting, 0, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&dm.pausing, 0, __ATOMIC_RELEASE);
+	return gone;
+}
+
+/* unshare and setns, made as the program would see them without us.  The
+ * kernel refuses unshare(CLONE_NEWUSER) (and CLONE_THREAD, CLONE_SIGHAND,
+ * CLONE_VM), setns into a user namespace, and setns into a mount namespace
+ * while CLONE_FS is shared, to a process with more than one thread:
+ * EINVAL.  A program that created threads and joined them may make these
+ * calls; with the dumper thread still there it could not (unshare.c).  So
+ * when one fails with EINVAL while the thread runs, the thread is stopped
+ * and the call made again.  Made, the process has one thread, and ours
+ * starts again as in any single-threaded process (the program's next
+ * pthread_create, a dump signal, periodic work's next allocation); still
+ * refused, the program has threads of its own, ours starts again at once,
+ * and the program sees the call's own error.  The HTTP server's thread is
+ * not stopped: under HEAPPROF_HTTP these calls fail, as in a threaded
+ * program. */
+int hp_dumper_single(int (*call)(int, int), int a, int b)
+{
+	int r = call(a, b);
+	if (r == 0 || errno != EINVAL || hp_self.guard || !pause_thread())
+		return r;
+	/* The kernel takes a thread out of its group a moment after the
+	 * join has returned: a few more tries, 10 ms in all. */
+	for (int i = 0; i < 100; i++) {
+		if ((r = call(a, b)) == 0 || errno != EINVAL)
+			break;
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+	int e = errno;
+	if (r == 0) {
+		dm.alone = 1;
+		if (needs_thread_now())
+			__atomic_store_n(&hp_dumper_needed, 1, __ATOMIC_RELEASE);
+	} else {
+		int g = hp_guard_enter();
+		start_thread();
+		hp_guard_leave(g);
+	}
+	errno = e;
+	return r;
 }
 
 void hp_dumper_atfork_prepare(void)

@@ -41,6 +41,8 @@ struct hp_real {
 	size_t (*malloc_usable_size)(void *);
 	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 	int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
+	int (*unshare)(int);
+	int (*setns)(int, int);
 };
 
 static void *boot_malloc(size_t);
@@ -55,11 +57,13 @@ static void *boot_pvalloc(size_t);
 static size_t boot_malloc_usable_size(void *);
 static int boot_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static int boot_pthread_getattr_np(pthread_t, pthread_attr_t *);
+static int boot_unshare(int);
+static int boot_setns(int, int);
 
 static struct hp_real real = {
 	boot_malloc, boot_free, boot_calloc, boot_realloc, boot_posix_memalign,
 	boot_aligned_alloc, boot_memalign, boot_valloc, boot_pvalloc, boot_malloc_usable_size,
-	boot_pthread_create, boot_pthread_getattr_np,
+	boot_pthread_create, boot_pthread_getattr_np, boot_unshare, boot_setns,
 };
 
 /* ---- bootstrap: resolving the real functions ---- */
@@ -215,6 +219,8 @@ static int boot_resolve(void)
 	r.malloc_usable_size = must_sym("malloc_usable_size", HP_VER_BASE);
 	r.pthread_create = must_sym("pthread_create", NULL);
 	r.pthread_getattr_np = must_sym("pthread_getattr_np", NULL);
+	r.unshare = must_sym("unshare", NULL);
+	r.setns = must_sym("setns", NULL);
 	boot_resolving = 0;
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc) {
 		static const char msg[] = "heapprof: cannot find the real malloc\n";
@@ -230,6 +236,8 @@ static int boot_resolve(void)
 	if (!r.malloc_usable_size) r.malloc_usable_size = boot_malloc_usable_size;
 	if (!r.pthread_create) r.pthread_create = boot_pthread_create;
 	if (!r.pthread_getattr_np) r.pthread_getattr_np = boot_pthread_getattr_np;
+	if (!r.unshare) r.unshare = boot_unshare;
+	if (!r.setns) r.setns = boot_setns;
 	real = r;
 	atomic_store_explicit(&boot.state, 2, memory_order_release);
 	return 1;
@@ -340,6 +348,22 @@ static int boot_pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 	return ENOSYS;
 }
 
+static int boot_unshare(int flags)
+{
+	if (boot_resolve() && real.unshare != boot_unshare)
+		return real.unshare(flags);
+	errno = ENOSYS;
+	return -1;
+}
+
+static int boot_setns(int fd, int type)
+{
+	if (boot_resolve() && real.setns != boot_setns)
+		return real.setns(fd, type);
+	errno = ENOSYS;
+	return -1;
+}
+
 /* Not an allocator entry point: pthread_getattr_np holds a thread's lock
  * while it allocates (a cpuset, an attribute extension), and a thread that
  * asked for its stack bounds from such an allocation, through
@@ -353,6 +377,29 @@ HP_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 	int r = real.pthread_getattr_np(t, a);
 	hp_self.in_getattr--;
 	return r;
+}
+
+/* Nor are these: the kernel refuses them to a process with more than one
+ * thread, and the dumper thread is one (hp_dumper_single). */
+static int call_unshare(int flags, int unused)
+{
+	(void)unused;
+	return real.unshare(flags);
+}
+
+static int call_setns(int fd, int type)
+{
+	return real.setns(fd, type);
+}
+
+HP_EXPORT int unshare(int flags)
+{
+	return hp_dumper_single(call_unshare, flags, 0);
+}
+
+HP_EXPORT int setns(int fd, int type)
+{
+	return hp_dumper_single(call_setns, fd, type);
 }
 
 int hp_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)

@@ -1,0 +1,77 @@
+/*
+ * unshare.c - namespace calls that the kernel allows only to a process
+ * with one thread.
+ *
+ * unshare(CLONE_NEWUSER) and setns() into a mount namespace fail with
+ * EINVAL while a second thread shares the process (its memory, its
+ * filesystem context).  Sandboxes make these calls, and some make them
+ * after threads of their own have come and gone.  The profiler's dumper
+ * thread, started with the program's first thread, made them fail where
+ * they worked without it.
+ *
+ * In order: a thread that allocates is created and joined; setns() into
+ * the process's own mount namespace; unshare(CLONE_NEWUSER); then, with a
+ * second thread alive, unshare(CLONE_NEWUSER) again, which must fail with
+ * EINVAL as it does without the profiler; then one more thread, which
+ * allocates.  Each result is printed ("ok" or the error), so a machine
+ * that forbids user namespaces prints its own error, the same with and
+ * without the profiler.
+ *
+ * usage: unshare; exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int gate[2];
+
+static void *work(void *arg)
+{
+	char *p = malloc(4096);
+	memset(p, 1, 4096);
+	free(p);
+	return arg;
+}
+
+static void *waiter(void *arg)
+{
+	char c;
+	(void)!read(gate[0], &c, 1);    /* until main has tried */
+	return work(arg);
+}
+
+static void say(const char *what, int r)
+{
+	printf("%s: %s\n", what, r == 0 ? "ok" : strerror(errno));
+}
+
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, work, NULL);
+	pthread_join(t, NULL);
+
+	int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	say("setns to our own mount namespace, alone", fd < 0 ? -1 : setns(fd, CLONE_NEWNS));
+	if (fd >= 0)
+		close(fd);
+
+	say("unshare(CLONE_NEWUSER), alone", unshare(CLONE_NEWUSER));
+
+	if (pipe(gate) != 0)
+		return 1;
+	pthread_create(&t, NULL, waiter, NULL);
+	say("unshare(CLONE_NEWUSER), with a thread", unshare(CLONE_NEWUSER));
+	(void)!write(gate[1], "x", 1);
+	pthread_join(t, NULL);
+
+	pthread_create(&t, NULL, work, NULL);
+	pthread_join(t, NULL);
+	say("threads after", 0);
+	return 0;
+}
