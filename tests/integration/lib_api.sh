@@ -86,3 +86,15 @@ if [ "$(cat "$T/plain.out")" = "no heapprof API in this process" ]; then
 else
 	not_ok "without the library the program runs and finds no API" "$(show plain)"
 fi
+
+# What the library exports: the allocator names, the public API, and the
+# few calls it wraps for the program's sake (libheapprof/heapprof.map says
+# why each); anything else would interpose on the program by accident.
+want="aligned_alloc calloc free heapprof_dump heapprof_stats malloc malloc_usable_size memalign posix_memalign pthread_create pthread_getattr_np pvalloc realloc reallocarray setns unshare valloc"
+got=$(nm -D --defined-only "$B/libheapprof.so" | awk '$2 != "A" { print $3 }' | sed 's/@.*//' | sort -u | tr '\n' ' ' | sed 's/ $//')
+if [ "$got" = "$want" ]; then
+	ok "libheapprof.so exports only the allocator names, heapprof_* and the wrapped thread calls"
+else
+	not_ok "libheapprof.so exports only the allocator names, heapprof_* and the wrapped thread calls" \
+		"want: $want" "got:  $got"
+fi
