@@ -425,7 +425,7 @@ int hp_free_slow(void *p)
 	}
 	int e = errno;
 	struct hp_thread *t = &hp_self;
-	if (hp_g.tracing && !t->guard && !hp_boot_owns(p)) {
+	if (hp_g.tracing && !t->guard && !hp_g.frozen && !hp_boot_owns(p)) {
 		if (HP_UNLIKELY(!t->rng) && hp_g.ready)
 			thread_setup(t);        /* a thread that only frees must flush at exit too */
 		hp_trace_free(t, p);
@@ -486,7 +486,7 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const 
 		}
 		return q;
 	}
-	int counting = hp_g.tracing && !t->guard;
+	int counting = hp_g.tracing && !t->guard && !hp_g.frozen;  /* as hp_alloc_slow counts */
 	size_t old_usable = counting ? hp_usable_size_to_free(p) : 0;
 	uint32_t b = detach(p);
 	void *q = realfn(p, n);
