@@ -40,17 +40,28 @@ struct arena_chunk {
 
 struct arena {
 	struct arena_chunk *head;
+	size_t total, limit;    /* bytes handed out; at most limit (0: no limit) */
+	int over;               /* a request went past limit */
 };
 
-/* Returns n zeroed bytes (16-aligned) owned by a, or NULL when out of memory
- * or n is absurd.  Cost: O(1) amortized, a calloc per 64 KiB. */
+/* What every empty array points at: zero bytes cost nothing, so a file of
+ * millions of empty messages or strings costs only their count. */
+static max_align_t arena_empty[1];
+
+/* Returns n zeroed bytes (16-aligned) owned by a, or NULL when out of memory,
+ * past the limit or n is absurd.  Cost: O(1) amortized, a calloc per 64 KiB. */
 static void *arena_alloc(struct arena *a, size_t n)
 {
 	if (n == 0)
-		n = 1;
+		return arena_empty;
 	if (n > SIZE_MAX / 2)
 		return NULL;
 	n = (n + 15) & ~(size_t)15;
+	if (a->limit && (n > a->limit || a->total > a->limit - n)) {
+		a->over = 1;
+		return NULL;
+	}
+	a->total += n;
 	struct arena_chunk *c = a->head;
 	if (!c || c->cap - c->used < n) {
 		size_t cap = n > 65536 ? n : 65536;
@@ -102,6 +113,7 @@ struct rd {
 	char *err;
 	size_t errlen;
 	int time_seen;
+	size_t nsample_type;    /* counted before the samples are read */
 };
 
 /* Records the first error (later ones are consequences) and returns -1. */
@@ -123,7 +135,9 @@ static int fail(struct rd *r, int code, const char *fmt, ...)
 static void *rd_array(struct rd *r, size_t n, size_t size)
 {
 	void *p = arena_array(r->arena, n, size);
-	if (!p)
+	if (!p && r->arena->over)
+		fail(r, PPROF_ENOMEM, "it needs more than %zu MiB to read (a damaged file?)", r->arena->limit >> 20);
+	else if (!p)
 		fail(r, PPROF_ENOMEM, "out of memory");
 	return p;
 }
@@ -335,6 +349,13 @@ static int dec_sample(struct rd *r, const struct field *f, struct pprof_sample *
 	}
 	if (k < 0)
 		return -1;
+	/* Checked before anything is allocated: a file of empty samples
+	 * would otherwise cost memory many times its size. */
+	if (!r->nsample_type)
+		return fail(r, PPROF_EINVALID, "it has samples but no sample types");
+	if (nval != r->nsample_type)
+		return fail(r, PPROF_EINVALID, "sample %zu has %zu values for %zu sample types", si, nval,
+			    r->nsample_type);
 
 	uint64_t *ids = rd_array(r, nloc, sizeof *ids);
 	uint32_t *loc = rd_array(r, nloc, sizeof *loc);
@@ -601,7 +622,7 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 	struct pb b;
 	struct field f;
 	int k;
-	size_t nst = 0, ns = 0, nm = 0, nl = 0, nf = 0, nstr = 0, ncom = 0;
+	size_t nst = 0, ns = 0, nm = 0, nl = 0, nf = 0, nstr = 0, ncom = 0, strbytes = 0;
 
 	r->base = buf;
 
@@ -618,6 +639,8 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 			nl += f.num == 4;
 			nf += f.num == 5;
 			nstr += f.num == 6;
+			if (f.num == 6 && f.len)
+				strbytes += f.len + 1;
 			break;
 		case 7: case 8: case 9: case 10: case 12: case 14:
 			if (want(r, &f, 0, "profile"))
@@ -633,6 +656,7 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 		return -1;
 	if (nstr == 0)
 		return fail(r, PPROF_EWIRE, "no string table");
+	r->nsample_type = nst;
 
 	p->sample_type = rd_array(r, nst, sizeof *p->sample_type);
 	p->sample = rd_array(r, ns, sizeof *p->sample);
@@ -642,20 +666,25 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 	p->string = rd_array(r, nstr, sizeof *p->string);
 	uint64_t *com = rd_array(r, ncom, sizeof *com);
 	struct loc_raw *lraw = rd_array(r, nl, sizeof *lraw);
+	char *chars = rd_array(r, strbytes, 1);
 	if (!p->sample_type || !p->sample || !p->mapping || !p->location || !p->function || !p->string ||
-	    !com || !lraw)
+	    !com || !lraw || !chars)
 		return -1;
 
-	/* Pass 2: the string table, which everything else refers to. */
+	/* Pass 2: the string table, which everything else refers to, in one
+	 * block; empty strings share one "". */
 	b = (struct pb){ buf, buf + len };
 	while ((k = pb_next(r, &b, &f)) > 0) {
 		if (f.num != 6)
 			continue;
-		char *s = rd_array(r, f.len + 1, 1);
-		if (!s)
-			return -1;
-		memcpy(s, f.data, f.len);
-		p->string[p->nstring++] = s;
+		if (!f.len) {
+			p->string[p->nstring++] = "";
+			continue;
+		}
+		memcpy(chars, f.data, f.len);
+		chars[f.len] = '\0';
+		p->string[p->nstring++] = chars;
+		chars += f.len + 1;
 	}
 	if (k < 0)
 		return -1;
@@ -729,12 +758,6 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 		if (str_at(r, com[i], &p->comment[i], "comment", i))
 			return -1;
 
-	if (p->nsample && !p->nsample_type)
-		return fail(r, PPROF_EINVALID, "it has samples but no sample types");
-	for (size_t i = 0; i < p->nsample; i++)
-		if (p->sample[i].nvalue != p->nsample_type)
-			return fail(r, PPROF_EINVALID, "sample %zu has %zu values for %zu sample types", i,
-				    p->sample[i].nvalue, p->nsample_type);
 	return resolve(r, lraw);
 }
 
@@ -870,6 +893,11 @@ int pprof_parse(const void *data, size_t len, size_t max_size, struct pprof_prof
 		fail(&r, PPROF_ETEXT, "a legacy text heap profile, not profile.proto");
 		goto out;
 	}
+	/* A valid profile decodes to about 5 times its size (a sample of ten
+	 * frames: 52 bytes in the file, 208 decoded); a small file can
+	 * describe far more (2 bytes an empty string, 8 decoded), and a
+	 * 1 GiB one then cost tens of GiB before anything was refused. */
+	arena->limit = plen > (PPROF_MAX_MEMORY - (64u << 20)) / 8 ? PPROF_MAX_MEMORY : 8 * plen + (64u << 20);
 	parse_proto(&r, buf, plen);
 out:
 	free(plain);

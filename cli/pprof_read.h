@@ -17,6 +17,9 @@
 
 /* Largest uncompressed profile we accept; larger ones are refused. */
 #define PPROF_MAX_SIZE ((size_t)1 << 30)
+/* Most memory a parse may take: 8 times the uncompressed size plus 64 MiB,
+ * and never more than this; a profile that needs more is refused. */
+#define PPROF_MAX_MEMORY ((size_t)2 << 30)
 
 struct pprof_valuetype {
 	const char *type;           /* e.g. "inuse_space" */
@@ -114,7 +117,8 @@ enum pprof_err {
  * returns PPROF_OK; the profile does not point into buf.  On failure returns
  * a negative enum pprof_err, writes a one-line lowercase message without a
  * subject into err (e.g. "truncated gzip stream") and leaves *prof empty.
- * Cost: linear in the uncompressed size; memory a small multiple of it.
+ * Cost: linear in the uncompressed size; memory a small multiple of it
+ * (at most PPROF_MAX_MEMORY).
  */
 int pprof_parse(const void *buf, size_t len, size_t max_size, struct pprof_profile *prof,
 		char *err, size_t errlen);

@@ -46,6 +46,26 @@ expect "legacy text profile" "$T/legacy.txt" 1 "is a legacy text profile"
 expect "CPU profile" "$T/cpu.pb.gz" 1 \
 	"'$T/cpu.pb.gz' has no sample type inuse_space (has: samples/count, cpu/nanoseconds)"
 
+# A small file that describes a huge profile: 20 million empty samples,
+# 2 bytes each, 40 MB uncompressed in a 40 KB gzip.  Read naively, each
+# cost over a hundred bytes (the 1 GiB limit on the uncompressed size
+# allowed 14 GB and more); now it is refused at once, in bounded memory.
+python3 - "$T/bomb.pb.gz" <<'PY'
+import gzip, sys
+st = b"\x0a\x04\x08\x01\x10\x02"               # sample_type {type: 1, unit: 2}
+strings = b"\x32\x00\x32\x01x\x32\x01y"        # string_table "", "x", "y"
+with open(sys.argv[1], "wb") as f:
+    f.write(gzip.compress(st + b"\x12\x00" * 20000000 + strings, 9))
+PY
+expect "a small file describing 20 million samples" "$T/bomb.pb.gz" 1 "needs more than 369 MiB to read"
+python3 - "$HP" "$T/bomb.pb.gz" >"$T/bomb.rss" <<'PY'
+import resource, subprocess, sys
+subprocess.run([sys.argv[1], "top", sys.argv[2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+PY
+check "$([ "$(cat "$T/bomb.rss")" -lt 200 ]; echo $?)" \
+	"that file is refused in under 200 MiB (peak RSS $(cat "$T/bomb.rss") MiB)"
+
 # A type that is not there, asked for by name.
 run st 20 "$HP" top --sample bogus "$T/after.pb.gz"
 if [ "$(rc st)" = 1 ] && one_line st && grep -q "has no sample type bogus (has: alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes)" "$T/st.err"; then
