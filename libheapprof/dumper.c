@@ -418,8 +418,10 @@ void hp_dumper_retire(void)
 	if (dm.retire)
 		return;
 	__atomic_store_n(&dm.retire, 1, __ATOMIC_RELEASE);      /* also: never started from now on */
-	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
-		return;
+	int zero = 0;
+	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) ||
+	    !__atomic_compare_exchange_n(&dm.pausing, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;         /* not running, or hp_dumper_single is joining it, and will not restart it */
 	__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	struct timespec until;
@@ -434,9 +436,15 @@ void hp_dumper_retire(void)
  * signal), so a wake that lands just before its futex wait is repeated. */
 static int pause_thread(void)
 {
-	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE))
+	int zero = 0;
+	/* One joiner at a time: two unshare calls at once, or this and
+	 * hp_dumper_retire, would join one thread twice. */
+	if (!__atomic_compare_exchange_n(&dm.pausing, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return 0;
-	__atomic_store_n(&dm.pausing, 1, __ATOMIC_RELEASE);
+	if (!__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&dm.pausing, 0, __ATOMIC_RELEASE);
+		return 0;
+	}
 	int gone = 0;
 	for (int i = 0; i < 500 && !gone; i++) {
 		syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
