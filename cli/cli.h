@@ -121,6 +121,10 @@ int cli_parse_seconds(const char *s, double *out);  /* > 0, finite */
 /* "unit" of a sample type as the flame renderer wants it. */
 const char *cli_flame_unit(const char *unit);
 
+/* Room for a frame's name or position: C++ template names pass 4 KiB, and
+ * cut shorter two functions merged into one (leaks cut at 1 KiB). */
+#define CLI_NAME_MAX 65536
+
 /* Name of a frame: line j of location l (function name, else system name),
  * or for an unsymbolized location "module+0xOFF" / "0xADDR".  Control
  * characters are replaced by '?'.  Returns buf. */

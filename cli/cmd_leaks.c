@@ -129,7 +129,7 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 			const struct pprof_location *l = &p->location[s->loc[j]];
 			size_t nl = l->nline ? l->nline : 1;
 			for (size_t k = 0; k < nl; k++) {
-				char name[1024], pos[1024];
+				char name[CLI_NAME_MAX], pos[CLI_NAME_MAX];
 				cli_frame_name(p, l, k, name, sizeof name);
 				cli_frame_pos(p, l, k, pos, sizeof pos);
 				fprintf(out, "    %s%s%s%s\n", name, pos[0] ? "  " : "", pos,

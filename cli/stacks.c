@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 65536     /* C++ template names pass 4 KiB; shorter cuts merged two functions */
-
 /* ---- stacks ---- */
 
 /* Interned names of the frames of each location, root-first (outer
@@ -32,7 +30,7 @@ struct locframes {
 static int locframes_build(struct locframes *lf, struct strmap *names, const struct pprof_profile *p)
 {
 	size_t total = 0;
-	char buf[NAME_MAX_LEN];
+	char buf[CLI_NAME_MAX];
 	for (size_t i = 0; i < p->nlocation; i++)
 		total += p->location[i].nline ? p->location[i].nline : 1;
 	lf->names = malloc((total ? total : 1) * sizeof *lf->names);
@@ -164,7 +162,7 @@ void stacks_free(struct stackset *s)
 static int64_t fnode_of(struct fnodeset *fs, const struct pprof_profile *p, const struct pprof_location *l,
 			size_t j, int lines)
 {
-	char name[NAME_MAX_LEN], pos[NAME_MAX_LEN], key[2 * NAME_MAX_LEN + 2];
+	char name[CLI_NAME_MAX], pos[CLI_NAME_MAX], key[2 * CLI_NAME_MAX + 2];
 	cli_node_name(p, l, j, name, sizeof name);
 	const char *k = name;
 	if (lines) {

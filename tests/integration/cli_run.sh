@@ -174,6 +174,22 @@ else
 	not_ok "leaks -- CMD: exact report on stderr (leaf_a: 300 objects, 19200 bytes)" "$(show lk)" "$(cat "$T/lk.err")"
 fi
 check "$([ -z "$(ls -A "$T/tmp")" ]; echo $?)" "leaks -- CMD removes its temporary files" "$(ls -R "$T/tmp")"
+# Names are not cut: two leaking functions whose 1500-character names
+# differ only at the end (C++ template frames run that long) stay two.
+long=$(printf 'f%01500d' 0 | tr 0 A)
+cat >"$T/long.c" <<EOF
+#include <stdlib.h>
+void *${long}_END(void) { return malloc(100); }
+void *${long}_OTHER(void) { return malloc(200); }
+int main(void) { return !(${long}_END() && ${long}_OTHER()); }
+EOF
+if cc -O0 -g -o "$T/long" "$T/long.c" 2>"$T/long.cc.err"; then
+	run lkl 60 "$HP" leaks -- "$T/long"
+	check "$([ "$(rc lkl)" = 0 ] && grep -q "^    ${long}_END  " "$T/lkl.err" && grep -q "^    ${long}_OTHER  " "$T/lkl.err"; echo $?)" \
+		"leaks: 1500-character function names are printed whole" "$(show lkl)"
+else
+	not_ok "leaks: 1500-character function names are printed whole" "cc: $(cat "$T/long.cc.err")"
+fi
 run lk5 60 "$HP" leaks -- sh -c 'exit 5'
 check "$([ "$(rc lk5)" = 5 ]; echo $?)" "leaks -- CMD passes on the exit status" "$(show lk5)"
 finish
