@@ -201,8 +201,8 @@ char *cli_pct(char *buf, size_t len, int64_t part, int64_t total)
 {
 	if (total == 0)
 		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.2f%%", 100.0 * (double)part / (double)total);
+	else    /* the size of the share, as pprof prints it: a negative change is no negative share */
+		snprintf(buf, len, "%.2f%%", fabs(100.0 * (double)part / (double)total));
 	return buf;
 }
 

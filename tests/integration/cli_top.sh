@@ -161,4 +161,16 @@ ourpct=$("$HP" top --exact -s inuse_space "$T/diffp.pb.gz" | pct)
 theirpct=$(pprof -top -sample_index=inuse_space "$T/diffp.pb.gz" | pct)
 check "$([ -n "$ourpct" ] && [ "$ourpct" = "$theirpct" ]; echo $?)" \
 	"a pprof -diff_base profile: percentages of the base's total, as pprof ($ourpct)" "ours $ourpct, pprof $theirpct"
+# The other way round most changes are negative; pprof prints the size of
+# each percentage, without its sign.
+pprof -proto -diff_base="$T/after.pb.gz" "$T/before.pb.gz" >"$T/diffn.pb.gz" 2>/dev/null
+for t in $TYPES; do
+	compare "top -s $t of a pprof -diff_base profile that shrank" -s "$t" "$T/diffn.pb.gz" \
+		-- -sample_index="$t" "$T/diffn.pb.gz"
+done
+ourpct=$("$HP" top --exact -s inuse_space "$T/diffn.pb.gz" | pct)
+theirpct=$(pprof -top -sample_index=inuse_space "$T/diffn.pb.gz" | pct)
+check "$([ -n "$ourpct" ] && [ "$ourpct" = "$theirpct" ]; echo $?)" \
+	"a pprof -diff_base profile that shrank: percentages without their sign, as pprof ($ourpct)" \
+	"ours $ourpct, pprof $theirpct"
 finish
