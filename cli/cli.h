@@ -118,8 +118,9 @@ char *cli_pct(char *buf, size_t len, int64_t part, int64_t total);
 /* Strict number parsing: the whole string, in range; 0 or -1. */
 int cli_parse_int(const char *s, long long min, long long max, long long *out);
 int cli_parse_seconds(const char *s, double *out);  /* > 0, finite */
-/* "unit" of a sample type as the flame renderer wants it. */
-const char *cli_flame_unit(const char *unit);
+/* "unit" of a sample type as the flame renderer wants it: bytes, objects, or
+ * for another count the type's name ("samples"). */
+const char *cli_flame_unit(const char *type, const char *unit);
 
 /* Room for a frame's name or position: C++ template names pass 4 KiB, and
  * cut shorter two functions merged into one (leaks cut at 1 KiB). */

@@ -186,7 +186,7 @@ int cmd_flame(int argc, char **argv)
 	struct flame_opts fo = {
 		.title = title ? title : default_title(type, basepath != NULL),
 		.subtitle = sub,
-		.unit = cli_flame_unit(unit),
+		.unit = cli_flame_unit(type, unit),
 		.inverted = inverted,
 		.diff = basepath != NULL,
 	};

@@ -233,13 +233,14 @@ int cli_parse_seconds(const char *s, double *out)
 	return 0;
 }
 
-const char *cli_flame_unit(const char *unit)
+const char *cli_flame_unit(const char *type, const char *unit)
 {
-	if (strcmp(unit, "bytes") == 0)
-		return "bytes";
-	if (strcmp(unit, "count") == 0 || unit[0] == '\0')
-		return "objects";
-	return unit;
+	if (strcmp(unit, "count") && unit[0])
+		return unit;
+	/* A count of what the type names: heap objects, or a CPU profile's
+	 * "samples" (which "objects" would misname). */
+	size_t n = strlen(type);
+	return n >= 7 && strcmp(type + n - 7, "objects") == 0 ? "objects" : type[0] ? type : "objects";
 }
 
 /* ---- frame names ---- */

@@ -31,6 +31,13 @@ run fi 30 "$HP" flame --inverted --title 'Icicle <&> test' -s alloc_objects -o "
 check "$([ "$(rc fi)" = 0 ] && well_formed "$T/inv.svg" && grep -q 'Icicle &lt;&amp;&gt; test' "$T/inv.svg"; echo $?)" \
 	"flame --inverted --title (escaped) -s alloc_objects" "$(show fi)"
 
+# Counts are named by what they count: heap objects, a CPU profile's samples.
+run fo 30 "$HP" flame -s alloc_objects -o "$T/obj.svg" "$T/after.pb.gz"
+run fp 30 "$HP" flame -s samples -o "$T/cpu.svg" "$T/cpu.pb.gz"
+check "$([ "$(rc fo)" = 0 ] && grep -q 'total [0-9]* objects' "$T/obj.svg" && [ "$(rc fp)" = 0 ] &&
+	grep -q 'total [0-9]* samples' "$T/cpu.svg" && ! grep -q ' objects' "$T/cpu.svg"; echo $?)" \
+	"flame names a count by its type: objects for a heap profile, samples for a CPU profile" "$(show fp)"
+
 run fs 30 "$HP" flame -o - "$T/after.pb.gz"
 check "$([ "$(rc fs)" = 0 ] && cp "$T/fs.out" "$T/stdout.svg" && well_formed "$T/stdout.svg"; echo $?)" \
 	"flame -o - writes the SVG to standard output" "$(show fs)"
