@@ -31,6 +31,7 @@ static const char diff_help[] =
 struct change {
 	const char *name;
 	int64_t base, now;
+	struct fnode how;       /* inline_in, call_in of both: the "(inline)" label */
 };
 
 static int change_cmp(const void *a, const void *b)
@@ -87,6 +88,9 @@ int cmd_diff(int argc, char **argv)
 			if (k < 0)
 				goto nomem;
 			ch[k].name = names.keys[k];
+			/* pprof labels the node of the merged profiles */
+			ch[k].how.inline_in |= fs->v[i].inline_in;
+			ch[k].how.call_in |= fs->v[i].call_in;
 			int64_t v = o.cum ? fs->v[i].cum : fs->v[i].flat;
 			if (side)
 				ch[k].now = v;
@@ -114,9 +118,9 @@ int cmd_diff(int argc, char **argv)
 	       o.cum ? "cum" : "flat");
 	printf("%12s %12s %12s  %s\n", "change", "base", "new", o.lines ? "line" : "function");
 	for (size_t i = 0; i < shown; i++)
-		printf("%12s %12s %12s  %s\n", cli_fmt(a, sizeof a, sat_sub(ch[i].now, ch[i].base), unit, o.exact, 1),
+		printf("%12s %12s %12s  %s%s\n", cli_fmt(a, sizeof a, sat_sub(ch[i].now, ch[i].base), unit, o.exact, 1),
 		       cli_fmt(b, sizeof b, ch[i].base, unit, o.exact, 0),
-		       cli_fmt(d, sizeof d, ch[i].now, unit, o.exact, 0), ch[i].name);
+		       cli_fmt(d, sizeof d, ch[i].now, unit, o.exact, 0), ch[i].name, fnode_inline_label(&ch[i].how));
 	if (fflush(stdout) || ferror(stdout)) {
 		cli_err("cannot write the report: output error");
 		goto out;

@@ -80,14 +80,15 @@ check "$(grep -qx "Base: $T/before.pb.gz, total $bt" "$T/d.out" && grep -qx "New
 	grep -q "^Change: +$((nt - bt)) " "$T/d.out"; echo $?)" \
 	"diff: totals and change equal pprof's ($bt -> $nt)" "$(head -4 "$T/d.out")"
 
-# Against pprof -top -diff_base: the changed functions and their flat change.
+# Against pprof -top -diff_base: the changed functions, their "(inline)"
+# labels, and their flat change.
 for t in inuse_space alloc_objects; do
 	"$HP" diff --exact -n 0 -s "$t" "$T/before.pb.gz" "$T/after.pb.gz" |
 		awk 'started { d = $1; sub(/^\+/, "", d); name = $4; for (i = 5; i <= NF; i++) name = name " " $i; print d, name }
 			$1 == "change" { started = 1 }' >"$T/ours"
 	pprof -top -unit=B -nodefraction=0 -edgefraction=0 -sample_index="$t" -diff_base="$T/before.pb.gz" "$T/after.pb.gz" |
 		awk 'started && $1 != "0" { f = $1; sub(/B$/, "", f); name = $6; for (i = 7; i <= NF; i++) name = name " " $i
-			sub(/ \((partial-)?inline\)$/, "", name); print f, name }
+			print f, name }
 			$1 == "flat" { started = 1 }' >"$T/theirs"
 	if [ -s "$T/ours" ] && cmp -s "$T/ours" "$T/theirs"; then
 		ok "diff -s $t: $(wc -l <"$T/ours") changed functions equal pprof -top -diff_base"
