@@ -379,8 +379,12 @@ int hp_stack_capture(uintptr_t buf[HP_STACK_BUF], int max, const struct hp_frame
 {
 	int n = -1, i = 0;
 	*first = 0;
-	if (st.mode == HP_UNWIND_FP)
-		return fp_capture(buf, max, from);
+	if (st.mode == HP_UNWIND_FP && (n = fp_capture(buf, max, from)) > 0)
+		return n;
+	/* Under fp, a chain that gives no frame of the program goes to
+	 * libunwind: code without frame pointers that uses rbp for data
+	 * before the program's first frame (libstdc++'s aligned operator
+	 * new) made it stop at once, and the sample was dropped. */
 	if (st.mode == HP_UNWIND_CFI && hp_stack_safe() && stack_bounds() == 0) {
 		/* The walk has left out our own frames already. */
 		n = hp_cfi_walk(buf, max + 8, stack_lo, stack_hi, st.self.lo, st.self.hi, from);

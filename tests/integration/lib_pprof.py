@@ -523,6 +523,22 @@ def check_same(path_a, path_b):
             for k in (only_a + only_b)[:5]])
 
 
+def check_totals(path_a, path_b, what):
+    """The same totals of all four types, by allocation size: nothing lost
+    to one of two unwinders, whatever the frames they found."""
+    def totals(path):
+        agg = collections.Counter()
+        for s in load(path).samples:
+            for i, v in enumerate(s.values):
+                agg[(tuple(s.numlabels.get("bytes", [])), i)] += v
+        return agg
+    a, b = totals(path_a), totals(path_b)
+    diff = sorted(k for k in set(a) | set(b) if a.get(k, 0) != b.get(k, 0))
+    check(a and not diff, "%s: the same totals by size (%d allocated objects)" %
+          (what, sum(v for k, v in a.items() if k[1] == 0)),
+          *["bytes=%s value %d: %s vs %s" % (k[0], k[1], a.get(k, 0), b.get(k, 0)) for k in diff[:5]])
+
+
 def check_cxx_extra(prof, what):
     for func in CXX:
         fr = [prof.leaf(s) for s in prof.samples if name_is(prof.leaf(s).func, func)]
@@ -727,6 +743,8 @@ def main(argv):
             check_exact(args[0], args[1], args[2], moved="--moved" in args)
         elif cmd == "same":
             check_same(args[0], args[1])
+        elif cmd == "totals":
+            check_totals(args[0], args[1], args[2])
         elif cmd == "fork-child":
             check_fork_child(args[0], args[1])
         elif cmd == "absent":
