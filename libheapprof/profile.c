@@ -648,6 +648,12 @@ static void prof_sample(struct prof *p, const struct hp_prof_sample *s, uint64_t
 	size_t ml = hp_pb_begin(&p->out, 3);            /* label */
 	hp_pb_int(&p->out, 1, key_bytes);               /* key "bytes" */
 	hp_pb_int(&p->out, 3, (int64_t)s->size);        /* num: the object size */
+	/* A num of 0 is not written (a proto3 default), and pprof drops a
+	 * label with neither num nor num_unit: malloc(0)'s samples had no
+	 * bytes label, so -tagfocus=bytes=0 found nothing.  The unit is the
+	 * one pprof infers for the key "bytes" anyway. */
+	if (s->size == 0)
+		hp_pb_int(&p->out, 4, key_bytes);       /* num_unit "bytes" */
 	hp_pb_end(&p->out, ml);
 	hp_pb_end(&p->out, mk);
 }

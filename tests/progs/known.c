@@ -25,6 +25,7 @@
  *   chain_leaf              5          640           5           640   under chain_8..chain_1
  *   mixed_leaf              5      2097200           3            48   3 x 16 B + 2 x 1 MiB
  *   shared_leaf            30          960          30           960   10 via caller_x, 20 via caller_y
+ *   zero_site               3            0           2             0   malloc(0) x 3, one freed
  *
  * strdup_site calls strdup("hello, world"): one 13-byte block, kept, whose
  * leaf frame is libc's strdup and whose caller is strdup_site.
@@ -170,6 +171,15 @@ void shared_leaf(int n)
 void caller_x(void) { shared_leaf(10); }
 void caller_y(void) { shared_leaf(20); }
 
+/* malloc(0): its samples carry the label bytes = 0 too. */
+static void *keep_zero[3];
+void zero_site(void)
+{
+	for (int i = 0; i < 3; i++)
+		keep_zero[i] = malloc(0); /* @zero_site */
+	free(keep_zero[2]);
+}
+
 void strdup_site(void)
 {
 	keep(strdup("hello, world")); /* @strdup_site */
@@ -197,6 +207,7 @@ int main(void)
 	mixed_leaf();
 	caller_x();
 	caller_y();
+	zero_site();
 	strdup_site();
 
 	/* Print only facts that do not depend on addresses. */
