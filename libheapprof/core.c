@@ -360,13 +360,16 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 		t->countdown = hp_sampler_next(t, hp_cfg.rate);
 	}
 	/* A sample mark fell inside these n bytes.  A failed allocation takes
-	 * no sample; the fresh countdown keeps the stream unbiased. */
-	if (p && HP_LIKELY(hp_stack_room()))
+	 * no sample; the fresh countdown keeps the stream unbiased.  Nor does
+	 * a signal handler's allocation while its thread holds one of our
+	 * locks: the sample would wait for that lock, on its own thread, for
+	 * ever (sigmalloc.c). */
+	if (p && HP_LIKELY(hp_stack_room() && !t->held))
 		record_sample(p, n, from);
 	else if (p)
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 out:
-	if (HP_UNLIKELY(__atomic_load_n(&hp_dumper_needed, __ATOMIC_ACQUIRE)))
+	if (HP_UNLIKELY(__atomic_load_n(&hp_dumper_needed, __ATOMIC_ACQUIRE)) && !t->held)
 		hp_dumper_lazy_start(from->pc);
 	errno = e;
 }
@@ -415,6 +418,24 @@ static void reattach(const void *p, uint32_t b)
 	hp_unlock(&sh->lock);
 }
 
+/* A signal handler frees a sampled block while its thread holds one of our
+ * locks (it interrupted a free, a sample or a dump): the block's shard lock
+ * may be that one, so its live-table entry cannot be touched now.  The
+ * block waits, still allocated, until the thread holds none of them
+ * (hp_unlock, deferred.c); a handler that frees more than HP_DEFER_MAX of them there
+ * leaks the rest rather than hang, and counts them as dropped.  Returns 1
+ * when the block is taken care of. */
+static int free_later(struct hp_thread *t, void *p)
+{
+	if (!hp_livetab_probe(p))
+		return 0;       /* not sampled: no lock to take */
+	if (t->ndeferred < HP_DEFER_MAX)
+		t->deferred[t->ndeferred++] = p;
+	else
+		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 int hp_free_slow(void *p)
 {
 	if (!p)
@@ -423,8 +444,10 @@ int hp_free_slow(void *p)
 		hp_exitheap_free(p);
 		return 0;
 	}
-	int e = errno;
 	struct hp_thread *t = &hp_self;
+	if (HP_UNLIKELY(t->held) && free_later(t, p))
+		return 0;
+	int e = errno;
 	if (hp_g.tracing && !t->guard && !hp_g.frozen && !hp_boot_owns(p)) {
 		if (HP_UNLIKELY(!t->rng) && hp_g.ready)
 			thread_setup(t);        /* a thread that only frees must flush at exit too */
@@ -460,11 +483,31 @@ static void *realloc_exitheap(void *p, size_t n)
 	return q;
 }
 
+/* realloc of a sampled block by a signal handler while its thread holds
+ * one of our locks (see free_later): a new block, the old one freed
+ * later.  As glibc: realloc(p, 0) frees p and gives NULL. */
+static void *realloc_later(void *p, size_t n)
+{
+	if (n == 0) {
+		free(p);
+		return NULL;
+	}
+	size_t old = hp_usable_size_to_free(p);
+	void *q = malloc(n);
+	if (q) {
+		memcpy(q, p, old < n ? old : n);
+		free(p);
+	}
+	return q;
+}
+
 void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const struct hp_frame *from)
 {
 	struct hp_thread *t = &hp_self;
 	if (HP_UNLIKELY(t->on_exitheap || hp_exitheap_owns(p)))
 		return realloc_exitheap(p, n);
+	if (HP_UNLIKELY(t->held) && p && hp_livetab_probe(p))
+		return realloc_later(p, n);
 	if (!p) {
 		void *q = realfn(NULL, n);
 		if (q)

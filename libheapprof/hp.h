@@ -103,6 +103,11 @@ typedef struct { int v; } hp_lock_t;
 #define HP_LOCK_INIT { 0 }
 void hp_lock_wait(hp_lock_t *l) HP_COLD;
 int hp_lock_within(hp_lock_t *l, int64_t ns) HP_COLD;  /* 1: taken; 0: not in about ns (dumps only) */
+/* Frees of sampled blocks that a signal handler made while its thread held
+ * one of our locks (core.c, hp_free_slow): waiting, at most this many. */
+#define HP_DEFER_MAX 8
+void hp_free_deferred(void) HP_COLD;
+
 struct hp_thread {
 	uint64_t countdown;     /* fast-path gate: the slow path runs when size >= countdown */
 	uint64_t sample_left;   /* while tracing (countdown held at 0): bytes to the next sample */
@@ -120,6 +125,8 @@ struct hp_thread {
 	int fork_skip;          /* this thread's fork_prepare took no locks (held was set) */
 	int on_exitheap;        /* exit work after exit() from a signal handler: allocations come
 				 * from exitheap.c, never from the real allocator */
+	int ndeferred;          /* frees waiting until this thread holds none of our locks */
+	void *deferred[HP_DEFER_MAX];
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };
@@ -136,7 +143,8 @@ static inline __attribute__((always_inline)) void hp_lock(hp_lock_t *l)
 static inline void hp_unlock(hp_lock_t *l)
 {
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
-	hp_self.held--;
+	if (!--hp_self.held && HP_UNLIKELY(hp_self.ndeferred))
+		hp_free_deferred();
 }
 /* The same count for every pthread mutex of ours. */
 static inline void hp_mutex_lock(pthread_mutex_t *m)
@@ -147,7 +155,8 @@ static inline void hp_mutex_lock(pthread_mutex_t *m)
 static inline void hp_mutex_unlock(pthread_mutex_t *m)
 {
 	pthread_mutex_unlock(m);
-	hp_self.held--;
+	if (!--hp_self.held && HP_UNLIKELY(hp_self.ndeferred))
+		hp_free_deferred();
 }
 
 /* Global profiler state that the fast paths read. */

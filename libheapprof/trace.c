@@ -69,7 +69,10 @@ void hp_trace_flush(struct hp_thread *t)
 	while (inuse > peak && !__atomic_compare_exchange_n(&tr.peak, &peak, inuse, 1,
 							   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
-	if (hp_cfg.trace && inuse >= __atomic_load_n(&tr.goal, __ATOMIC_RELAXED)) {
+	/* Not while this thread holds one of our locks (a signal handler's
+	 * allocation, which may have interrupted this very line): the goal
+	 * stays, so a later flush prints it. */
+	if (hp_cfg.trace && !t->held && inuse >= __atomic_load_n(&tr.goal, __ATOMIC_RELAXED)) {
 		int g = hp_guard_enter();
 		hp_trace_line("growth", NULL);
 		hp_guard_leave(g);
