@@ -445,8 +445,8 @@ int hp_free_slow(void *p)
 		return 0;
 	}
 	struct hp_thread *t = &hp_self;
-	if (HP_UNLIKELY(t->held) && free_later(t, p))
-		return 0;
+	if (HP_UNLIKELY(t->held) && !hp_g.frozen && free_later(t, p))
+		return 0;       /* a frozen child's held count never falls, and it touches no lock */
 	int e = errno;
 	if (hp_g.tracing && !t->guard && !hp_g.frozen && !hp_boot_owns(p)) {
 		if (HP_UNLIKELY(!t->rng) && hp_g.ready)
@@ -506,7 +506,7 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const 
 	struct hp_thread *t = &hp_self;
 	if (HP_UNLIKELY(t->on_exitheap || hp_exitheap_owns(p)))
 		return realloc_exitheap(p, n);
-	if (HP_UNLIKELY(t->held) && p && hp_livetab_probe(p))
+	if (HP_UNLIKELY(t->held) && !hp_g.frozen && p && hp_livetab_probe(p))
 		return realloc_later(p, n);
 	if (!p) {
 		void *q = realfn(NULL, n);
@@ -598,7 +598,7 @@ static void exit_hook(void)
 static void fork_prepare(void)
 {
 	struct hp_thread *t = &hp_self;
-	if (t->held) {
+	if (t->held || t->exit_held) {
 		t->fork_skip = 1;
 		return;
 	}

@@ -568,7 +568,7 @@ void hp_dumper_exit(void)
 	/* Wait for a dump in progress, briefly: exit must not hang on us. */
 	for (int i = 0; i < 500; i++) {
 		if (pthread_mutex_trylock(&dm.busy) == 0) {
-			hp_self.held++;         /* for good: a fork after this skips our locks */
+			hp_self.exit_held = 1;  /* for good: a fork after this skips our locks */
 			/* A dump signal not answered yet (the program exits right
 			 * after it, often because the signal cut its sleep short,
 			 * or before its next allocation could start the dumper) is

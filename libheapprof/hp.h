@@ -123,6 +123,8 @@ struct hp_thread {
 	int held;               /* our locks this thread holds or is taking: a fork from a signal
 				 * handler that interrupted it must not wait for them (fork_prepare) */
 	int fork_skip;          /* this thread's fork_prepare took no locks (held was set) */
+	int exit_held;          /* holds the dumper's busy lock for good (exit work began): not
+				 * counted in held, which would make its frees wait (deferred.c) */
 	int on_exitheap;        /* exit work after exit() from a signal handler: allocations come
 				 * from exitheap.c, never from the real allocator */
 	int ndeferred;          /* frees waiting until this thread holds none of our locks */
