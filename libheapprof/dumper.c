@@ -298,8 +298,27 @@ static void start_thread(void)
 static int needs_thread_now(void)
 {
 	int threaded = !__libc_single_threaded && !dm.alone;
-	return hp_cfg.rate && (hp_cfg.interval || (hp_cfg.trace && hp_cfg.trace_interval) ||
+	return hp_cfg.rate && (hp_cfg.interval || (hp_cfg.trace && hp_cfg.trace_interval && threaded) ||
 			       (hp_cfg.signal && (threaded || hp_cfg.http)));
+}
+
+/* HEAPTRACE's tick in a process without the thread: a single-threaded
+ * program keeps glibc's lock-free malloc paths, and a signal handler's
+ * malloc does not meet an arena lock that the thread's existence made
+ * glibc take (sigmalloc.c under HEAPTRACE=1 hung 20 of 20 times).  While
+ * tracing every allocation takes the slow path, which calls this at each
+ * batch flush (trace.c); once the thread runs, it ticks instead.  So an
+ * idle single-threaded program ticks at its next allocations, not on the
+ * second; a tick says only what changed, and nothing changes while idle. */
+void hp_dumper_tick_here(void)
+{
+	if (!dm.armed || !hp_cfg.trace || !hp_cfg.trace_interval || __atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
+		return;
+	int64_t now = hp_mono_ns();
+	if (now < dm.next_tick)
+		return;
+	dm.next_tick = now + secs(hp_cfg.trace_interval);
+	hp_trace_tick();
 }
 
 static void exec_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
@@ -325,7 +344,7 @@ static int note_modules(struct dl_phdr_info *info, size_t size, void *arg)
 
 void hp_dumper_start(void)
 {
-	if (!hp_cfg.rate || (!hp_cfg.signal && !needs_thread_now()))
+	if (!hp_cfg.rate || (!hp_cfg.signal && !needs_thread_now() && !(hp_cfg.trace && hp_cfg.trace_interval)))
 		return;
 	dm.armed = 1;
 	int64_t now = hp_mono_ns();

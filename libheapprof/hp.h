@@ -455,6 +455,7 @@ void hp_dumper_lazy_start(uintptr_t caller); /* slow paths: start the thread if 
 void hp_dumper_program_threaded(void); /* the program created a thread: start ours too */
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 void hp_dumper_retire(void);         /* the program's last thread is exiting: stop and join ours */
+void hp_dumper_tick_here(void);      /* HEAPTRACE tick from a batch flush, while no thread runs */
 int hp_dumper_single(int (*call)(int, int), int a, int b); /* unshare, setns: made as if ours were not there */
 extern int hp_dumper_needed;
 

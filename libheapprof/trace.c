@@ -77,6 +77,11 @@ void hp_trace_flush(struct hp_thread *t)
 		hp_trace_line("growth", NULL);
 		hp_guard_leave(g);
 	}
+	if (hp_cfg.trace && !t->held) {
+		int g = hp_guard_enter();
+		hp_dumper_tick_here();
+		hp_guard_leave(g);
+	}
 }
 
 static inline void maybe_flush(struct hp_thread *t)

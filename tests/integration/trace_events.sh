@@ -9,7 +9,8 @@
 #     when something changed since the previous line: never during the
 #     idle time, so at most 2 ticks, each with new alloc/free counts;
 #   - the SIGUSR2 dump gives a "dump PATH" line naming the file written;
-#   - the last line is the exit line.
+#   - the last line is the exit line;
+#   - a single-threaded program is left single-threaded (sigmalloc.c).
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
@@ -68,5 +69,17 @@ else:
 sys.exit(1 if tc.failed else 0)
 PY
 [ $? = 0 ] || FAILED=1
+
+# A single-threaded program stays single-threaded under HEAPTRACE=1: its
+# tick comes from the allocation path, not from a thread of ours.  With
+# that thread, glibc took its arena lock, and sigmalloc's handler, whose
+# malloc interrupted one, waited on it for ever (20 of 20 runs).
+need_progs sigmalloc
+run smplain 30 "$PROGS/sigmalloc"
+preload smtrace 30 HEAPTRACE=1 HEAPTRACE_INTERVAL=1 HEAPPROF_RATE=1 "$PROGS/sigmalloc"
+same=no
+[ "$(rc smtrace)" = 0 ] && [ -s "$T/smplain.out" ] && cmp -s "$T/smplain.out" "$T/smtrace.out" && same=yes
+check "sigmalloc (a handler that allocates) under HEAPTRACE=1: same stdout and exit code as plain" [ $same = yes ]
+check "... and a single-threaded program's trace says 1 thread" grep -q ' 1 threads' "$T/smtrace.err"
 
 exit $FAILED
