@@ -483,10 +483,12 @@ static void *realloc_exitheap(void *p, size_t n)
 	return q;
 }
 
-/* realloc of a sampled block by a signal handler while its thread holds
- * one of our locks (see free_later): a new block, the old one freed
- * later.  As glibc: realloc(p, 0) frees p and gives NULL. */
-static void *realloc_later(void *p, size_t n)
+/* realloc as a new block and a free of the old one, through our own
+ * malloc and free: for a bootstrap block, which the real allocator must
+ * never see, and for a sampled block reallocated by a signal handler while
+ * its thread holds one of our locks (its free then waits: free_later).
+ * As glibc: realloc(p, 0) frees p and gives NULL. */
+static void *realloc_by_copy(void *p, size_t n)
 {
 	if (n == 0) {
 		free(p);
@@ -507,28 +509,15 @@ void *hp_realloc_slow(void *p, size_t n, void *(*realfn)(void *, size_t), const 
 	if (HP_UNLIKELY(t->on_exitheap || hp_exitheap_owns(p)))
 		return realloc_exitheap(p, n);
 	if (HP_UNLIKELY(t->held) && !hp_g.frozen && p && hp_livetab_probe(p))
-		return realloc_later(p, n);
+		return realloc_by_copy(p, n);
 	if (!p) {
 		void *q = realfn(NULL, n);
 		if (q)
 			hp_account(q, n, from);
 		return q;
 	}
-	if (hp_boot_owns(p)) {
-		/* Never hand a bootstrap block to the real allocator. */
-		size_t old;
-		memcpy(&old, (const unsigned char *)p - 16, sizeof old);
-		if (n == 0) {
-			detach(p);
-			return NULL;
-		}
-		void *q = malloc(n);
-		if (q) {
-			memcpy(q, p, old < n ? old : n);
-			detach(p);
-		}
-		return q;
-	}
+	if (hp_boot_owns(p))
+		return realloc_by_copy(p, n);
 	int counting = hp_g.tracing && !t->guard && !hp_g.frozen;  /* as hp_alloc_slow counts */
 	size_t old_usable = counting ? hp_usable_size_to_free(p) : 0;
 	uint32_t b = detach(p);

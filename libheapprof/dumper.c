@@ -225,6 +225,16 @@ static int64_t secs(uint64_t s)
 	return (int64_t)s * 1000000000;
 }
 
+/* HEAPTRACE's tick, when it is due at now: from the thread, or from a
+ * batch flush while no thread runs (hp_dumper_tick_here). */
+static void tick_if_due(int64_t now)
+{
+	if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick <= now) {
+		hp_trace_tick();
+		dm.next_tick = now + secs(hp_cfg.trace_interval);
+	}
+}
+
 static void *dumper_main(void *arg)
 {
 	(void)arg;
@@ -238,10 +248,7 @@ static void *dumper_main(void *arg)
 			live_dump(0);
 			dm.next_interval = now + secs(hp_cfg.interval);
 		}
-		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick <= now) {
-			hp_trace_tick();
-			dm.next_tick = now + secs(hp_cfg.trace_interval);
-		}
+		tick_if_due(now);
 		if (hp_cfg.interval && dm.next_interval < due)
 			due = dm.next_interval;
 		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < due)
@@ -292,9 +299,9 @@ static void start_thread(void)
 		hp_warn("cannot start the dumper thread: signal and periodic dumps are off");
 }
 
-/* Periodic work needs the thread from the start; so does nothing else, but
+/* Periodic dumps need the thread from the start; so does nothing else, but
  * a process that has threads already (or will have the HTTP server's)
- * pays nothing more for one. */
+ * pays nothing more for one, and there it also ticks for HEAPTRACE. */
 static int needs_thread_now(void)
 {
 	int threaded = !__libc_single_threaded && !dm.alone;
@@ -312,13 +319,8 @@ static int needs_thread_now(void)
  * second; a tick says only what changed, and nothing changes while idle. */
 void hp_dumper_tick_here(void)
 {
-	if (!dm.armed || !hp_cfg.trace || !hp_cfg.trace_interval || __atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
-		return;
-	int64_t now = hp_mono_ns();
-	if (now < dm.next_tick)
-		return;
-	dm.next_tick = now + secs(hp_cfg.trace_interval);
-	hp_trace_tick();
+	if (dm.armed && hp_cfg.trace_interval && !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE))
+		tick_if_due(hp_mono_ns());
 }
 
 static void exec_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)

@@ -72,13 +72,10 @@ void hp_trace_flush(struct hp_thread *t)
 	/* Not while this thread holds one of our locks (a signal handler's
 	 * allocation, which may have interrupted this very line): the goal
 	 * stays, so a later flush prints it. */
-	if (hp_cfg.trace && !t->held && inuse >= __atomic_load_n(&tr.goal, __ATOMIC_RELAXED)) {
-		int g = hp_guard_enter();
-		hp_trace_line("growth", NULL);
-		hp_guard_leave(g);
-	}
 	if (hp_cfg.trace && !t->held) {
 		int g = hp_guard_enter();
+		if (inuse >= __atomic_load_n(&tr.goal, __ATOMIC_RELAXED))
+			hp_trace_line("growth", NULL);
 		hp_dumper_tick_here();
 		hp_guard_leave(g);
 	}
