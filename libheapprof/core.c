@@ -311,8 +311,10 @@ static __attribute__((noinline)) void record_sample(void *p, size_t n, const str
 	}
 	if (new_stack)
 		hp_modtab_note(pcs, d);
-	if (ok)
-		hp_dumper_peak_check();
+	if (ok) {
+		if (HP_UNLIKELY(hp_cfg.peak))
+			hp_dumper_peak_check();
+	}
 	else
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 	hp_guard_leave(g);
