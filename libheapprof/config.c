@@ -238,6 +238,11 @@ int hp_open_high(const char *path, int flags, unsigned mode)
 
 void hp_warn2(const char *msg, const char *subject)
 {
+	hp_warn3(msg, subject, NULL);
+}
+
+void hp_warn3(const char *msg, const char *subject, const char *why)
+{
 	int e = errno;
 	int n = __atomic_load_n(&warn.nseen, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < n && i < 64; i++)
@@ -251,7 +256,7 @@ void hp_warn2(const char *msg, const char *subject)
 	char buf[512];
 	size_t len = 0;
 	const char *parts[] = { "heapprof: ", msg, subject ? " '" : "", subject ? subject : "",
-				subject ? "'" : "", "\n" };
+				subject ? "'" : "", why ? ": " : "", why ? why : "", "\n" };
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		size_t l = strlen(parts[i]);
 		if (l > sizeof buf - len)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct {
@@ -111,9 +112,61 @@ int hp_dump_build(struct hp_buf *out, int alloc_default)
 	return r;
 }
 
-/* Writes data to path through path.tmp.PID and rename(2).  0 or -errno. */
+/* Whether fd 0, 1 or 2 has the file st open: /dev/stdout or /proc/self/fd/1
+ * when the program's stdout is redirected to a file. */
+static int is_own_stream(const struct stat *st)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat o;
+		if (fstat(fd, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+			return 1;
+	}
+	return 0;
+}
+
+/* A path that exists and is not a regular file is written through, not
+ * replaced: rename(2) would put a regular file where /dev/null, a FIFO or
+ * a symlink was (as root, /dev/null itself).  A FIFO nobody reads fails
+ * (ENXIO) instead of hanging the exit; a link to a regular file is
+ * truncated, unless the program has that file open as its stdin, stdout
+ * or stderr (/dev/stdout redirected to a file): then nothing is written
+ * (EBUSY).  The exit dump runs before stdio's last flush, which would
+ * write the program's buffered output over the profile, or the profile's
+ * tail would follow the program's output.  A dangling link makes the file
+ * it names.  0 or -errno. */
+static int write_through(const char *path, const struct stat *ls, const uint8_t *data, size_t len)
+{
+	struct stat ts;
+	int flags = O_WRONLY | O_CLOEXEC | O_NONBLOCK;
+	if (stat(path, &ts) != 0) {
+		if (!S_ISLNK(ls->st_mode) || errno != ENOENT)
+			return -errno;
+		flags |= O_CREAT;
+	} else if (S_ISDIR(ts.st_mode)) {
+		return -EISDIR;
+	} else if (S_ISREG(ts.st_mode)) {
+		if (is_own_stream(&ts))
+			return -EBUSY;  /* hp_dump_write_error */
+		flags |= O_TRUNC;
+	}
+	int fd = hp_open_high(path, flags, 0644);
+	if (fd < 0)
+		return -errno;
+	int fl = fcntl(fd, F_GETFL);
+	int r = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ? -errno : hp_write_all(fd, data, len);
+	if (close(fd) != 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* Writes data to path through path.tmp.PID and rename(2), so a reader
+ * sees all of the file or none of it; a path that is not a regular file
+ * is written through (write_through).  0 or -errno. */
 int hp_dump_write_file(const char *path, const uint8_t *data, size_t len)
 {
+	struct stat ls;
+	if (lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode) && !S_ISDIR(ls.st_mode))
+		return write_through(path, &ls, data, len);
 	char tmp[4200];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
 		return -ENAMETOOLONG;
@@ -130,6 +183,16 @@ int hp_dump_write_file(const char *path, const uint8_t *data, size_t len)
 	return r;
 }
 
+const char *hp_dump_write_error(int r)
+{
+	if (r == -EBUSY)
+		return "the program's own stdout or stderr file";
+	if (r == -ENXIO)
+		return "nothing reads it";      /* a FIFO without a reader */
+	const char *d = strerrordesc_np(-r);     /* not strerror: no locale, no malloc */
+	return d ? d : "unknown error";
+}
+
 int hp_dump_to_path(const char *path)
 {
 	int g = hp_guard_enter();
@@ -140,7 +203,7 @@ int hp_dump_to_path(const char *path)
 		r = hp_dump_write_file(path, buf.data, buf.len);
 	hp_buf_free(&buf);
 	if (r != 0)
-		hp_warn2("cannot write profile", path);
+		hp_warn3("cannot write profile", path, hp_dump_write_error(r));
 	else
 		hp_trace_line("dump", path);
 	errno = e;

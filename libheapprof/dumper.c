@@ -575,8 +575,9 @@ static void write_peak(void)
 	hp_mutex_lock(&dm.peak_lock);
 	if (dm.peak_snap && peak_path(path, sizeof path) == 0 &&
 	    hp_dump_build_from(dm.peak_snap, (size_t)dm.peak_n, dm.peak_ns, 0, &b) == 0) {
-		if (hp_dump_write_file(path, b.data, b.len) != 0)
-			hp_warn2("cannot write profile", path);
+		int r = hp_dump_write_file(path, b.data, b.len);
+		if (r != 0)
+			hp_warn3("cannot write profile", path, hp_dump_write_error(r));
 		else
 			hp_trace_line("dump", path);
 	}

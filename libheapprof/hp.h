@@ -88,6 +88,7 @@ int hp_stderr_ours(void);
  * one warning per distinct msg pointer is printed. */
 void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
+void hp_warn3(const char *msg, const char *subject, const char *why); /* "...'subject': why" */
 
 /* ---- core.c: per-thread state, the locks, init, fork, exit ---- */
 
@@ -435,6 +436,7 @@ int hp_dump_build(struct hp_buf *out, int alloc_default);   /* gzipped profile i
 int hp_dump_build_from(const struct hp_prof_sample *s, size_t n, int64_t when, int alloc_default,
 		       struct hp_buf *out);
 int hp_dump_write_file(const char *path, const uint8_t *data, size_t len);
+const char *hp_dump_write_error(int r);   /* why hp_dump_write_file failed, for a warning */
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes); /* ialloc'd copy */
 void hp_dump_init(void);          /* at init: a relative pattern is taken from the starting directory */
 const char *hp_dump_pattern(void);   /* HEAPPROF_OUT or the default pattern, absolute */

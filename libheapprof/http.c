@@ -1109,7 +1109,7 @@ static void http_write_file(const char *pattern)
 	int n = snprintf(line, sizeof line, "%s\n", hs.addr);
 	int r = hp_dump_write_file(path, (const uint8_t *)line, (size_t)n);
 	if (r)
-		http_say("cannot write '%s': %s", path, strerror(-r));
+		http_say("cannot write '%s': %s", path, hp_dump_write_error(r));
 }
 
 static void http_exit(void)

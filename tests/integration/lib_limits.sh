@@ -14,7 +14,7 @@ mkdir -p "$T/fs"
 preload fsize 30 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/fs/p.pb.gz" "$PROGS/limits" fsize
 what="RLIMIT_FSIZE 512 B, the exit profile larger: exit 0, same stdout, one warning, no file left"
 if [ "$(rc fsize)" = 0 ] && [ "$(rc fsize.plain)" = 0 ] && cmp -s "$T/fsize.plain.out" "$T/fsize.out" &&
-	[ "$(cat "$T/fsize.err")" = "heapprof: cannot write profile '$T/fs/p.pb.gz'" ] && [ -z "$(ls -A "$T/fs")" ]; then
+	[ "$(cat "$T/fsize.err")" = "heapprof: cannot write profile '$T/fs/p.pb.gz': File too large" ] && [ -z "$(ls -A "$T/fs")" ]; then
 	ok "$what"
 else
 	not_ok "$what" "$(show fsize)" "files: $(ls -A "$T/fs")"

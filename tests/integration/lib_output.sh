@@ -91,3 +91,90 @@ else
 	not_ok "relative HEAPPROF_OUT after chdir: the profile is in the starting directory" \
 		"start: $got_start; data: $got_data; stderr: $(cat "$T/cw.err")"
 fi
+
+# A HEAPPROF_OUT that exists and is not a regular file is written through:
+# a rename would put a regular file in its place (as root, /dev/null
+# itself).  A private device node stands in for /dev/null.
+wt_same() {        # wt_same TAG WHAT: same stdout and exit code as plain
+	if cmp -s "$T/plain.out" "$T/$1.out" && [ "$(rc "$1")" = "$(rc plain)" ]; then
+		ok "$2: same stdout and exit code"
+	else
+		not_ok "$2: same stdout and exit code" "$(show "$1")"
+	fi
+}
+mkdir -p "$T/wt"
+if mknod "$T/wt/null" c 1 3 2>/dev/null; then
+	preload dev 60 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/wt/null" "$PROGS/known"
+	if [ -c "$T/wt/null" ] && [ ! -s "$T/dev.err" ]; then
+		ok "HEAPPROF_OUT a character device (1,3): written to, still a device, nothing on stderr"
+	else
+		not_ok "HEAPPROF_OUT a character device (1,3): written to, still a device" \
+			"$(ls -l "$T/wt/null")" "$(show dev)"
+	fi
+	wt_same dev "HEAPPROF_OUT a device"
+else
+	echo "ok - HEAPPROF_OUT a character device # skip mknod not permitted"
+fi
+
+mkfifo "$T/wt/fifo"
+timeout 60 cat "$T/wt/fifo" >"$T/wt/fifo.got" &
+reader=$!
+preload fifo 60 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/wt/fifo" "$PROGS/known"
+wait $reader
+if [ -p "$T/wt/fifo" ]; then
+	ok "HEAPPROF_OUT a FIFO with a reader: still a FIFO"
+else
+	not_ok "HEAPPROF_OUT a FIFO with a reader: still a FIFO" "$(ls -l "$T/wt/fifo")"
+fi
+[ -s "$T/wt/fifo.got" ] && $CHECK exact known "$T/wt/fifo.got" "$SRC/known.c"
+wt_same fifo "HEAPPROF_OUT a FIFO with a reader"
+
+# Nobody reads it: the exit must not wait for a reader that never comes.
+preload fifo0 20 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/wt/fifo" "$PROGS/known"
+wt_same fifo0 "HEAPPROF_OUT a FIFO nobody reads (no hang)"
+if [ "$(wc -l <"$T/fifo0.err")" = 1 ] && [ -p "$T/wt/fifo" ]; then
+	ok "HEAPPROF_OUT a FIFO nobody reads: one warning ($(cat "$T/fifo0.err")), still a FIFO"
+else
+	not_ok "HEAPPROF_OUT a FIFO nobody reads: one warning, still a FIFO" "$(show fifo0)"
+fi
+
+# A symlink stays a link; the file it names gets the profile.
+echo old >"$T/wt/target.pb.gz"
+ln -s target.pb.gz "$T/wt/link.pb.gz"
+preload link 60 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/wt/link.pb.gz" "$PROGS/known"
+if [ -L "$T/wt/link.pb.gz" ]; then
+	ok "HEAPPROF_OUT a symlink: still a link"
+else
+	not_ok "HEAPPROF_OUT a symlink: still a link" "$(ls -l "$T/wt")"
+fi
+$CHECK exact known "$T/wt/target.pb.gz" "$SRC/known.c"
+
+# /dev/stdout with stdout redirected to a file: nothing is written there.
+# (A link of our own to /proc/self/fd/1 stands in for /dev/stdout, which a
+# broken library would replace with a regular file, as root.)
+ln -s /proc/self/fd/1 "$T/wt/stdout-link"
+# The exit dump runs before stdio's last flush, which would write the
+# program's buffered output over the profile; the program's output file
+# must come out as it would without us.
+timeout 60 env LD_PRELOAD="$LIB" HEAPPROF_RATE=1 HEAPPROF_OUT="$T/wt/stdout-link" "$PROGS/known" \
+	>"$T/wt/stdout" 2>"$T/wt/stdout.err" </dev/null
+if cmp -s "$T/plain.out" "$T/wt/stdout" && [ -L "$T/wt/stdout-link" ] &&
+	grep -q "^heapprof: cannot write profile '$T/wt/stdout-link': the program's own stdout or stderr file$" "$T/wt/stdout.err"; then
+	ok "HEAPPROF_OUT=/dev/stdout into a file: the file as without us, one warning ($(cat "$T/wt/stdout.err"))"
+else
+	not_ok "HEAPPROF_OUT=/dev/stdout into a file: the file as without us, one warning" \
+		"stderr: $(head -c 300 "$T/wt/stdout.err")"
+fi
+
+# Into a pipe the profile goes through whole.
+timeout 60 env LD_PRELOAD="$LIB" HEAPPROF_RATE=1 HEAPPROF_OUT="$T/wt/stdout-link" "$PROGS/known" 2>/dev/null </dev/null |
+	cat >"$T/wt/pipe"
+n=$(wc -c <"$T/plain.out")
+tail -c +"$((n + 1))" "$T/wt/pipe" >"$T/wt/pipe.pb.gz"
+head -c "$(($(wc -c <"$T/wt/pipe") - n))" "$T/wt/pipe" >"$T/wt/pipe.head.pb.gz"
+# the profile comes first (the dump runs before stdio's flush at exit) or last
+if gzip -t "$T/wt/pipe.head.pb.gz" 2>/dev/null; then
+	$CHECK exact known "$T/wt/pipe.head.pb.gz" "$SRC/known.c"
+else
+	$CHECK exact known "$T/wt/pipe.pb.gz" "$SRC/known.c"
+fi
