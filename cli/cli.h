@@ -93,6 +93,9 @@ int cli_out_open(struct cli_out *o, const char *path);
 /* Closes and commits o; err (an errno value, or -1 for one already printed)
  * throws it away instead.  0, or -1 with the error printed. */
 int cli_out_close(struct cli_out *o, int err);
+/* Copies file src to dst (as cli_out_open), or to stdout for "-".
+ * 0 or -1 (printed). */
+int cli_copy_file(const char *src, const char *dst);
 
 /* Loads the profile at path; on failure prints the reader's one-line error
  * and returns -1.  Free with pprof_free. */

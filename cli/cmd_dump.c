@@ -139,58 +139,6 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Copies the open file in to fd out: 0, or an errno value (-1 printed). */
-static int copy_fd(int in, int out, const char *src)
-{
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			cli_err("cannot read '%s': %s", src, strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return errno;
-			off += w;
-		}
-	}
-}
-
-/* Copies src to dst (through a temporary name when dst is a regular file:
- * cli_out_open), or to stdout for "-".  Returns 0 or -1 (printed). */
-static int copy_file(const char *src, const char *dst)
-{
-	struct cli_out o;
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		cli_err("cannot open '%s': %s", src, strerror(errno));
-		return -1;
-	}
-	if (!strcmp(dst, "-")) {
-		/* fd 1 as it is: opening /dev/stdout would truncate a >> file */
-		int err = copy_fd(in, STDOUT_FILENO, src);
-		close(in);
-		if (err > 0)
-			cli_err("cannot write to stdout: %s", strerror(err));
-		return err ? -1 : 0;
-	}
-	if (cli_out_open(&o, dst)) {
-		close(in);
-		return -1;
-	}
-	int err = copy_fd(in, o.fd, src);
-	close(in);
-	return cli_out_close(&o, err);
-}
-
 /* The process (thread group) of thread tid, from /proc/TID/status: tid
  * itself for a process, 0 when it cannot be read. */
 static long tgid_of(long tid)
@@ -486,10 +434,10 @@ int cmd_dump(int argc, char **argv)
 
 	if (out && !strcmp(out, "-")) {
 		/* as flame -o -: the profile itself, for a pipe */
-		if (copy_file(found, "-"))
+		if (cli_copy_file(found, "-"))
 			goto out;
 	} else if (out) {
-		if (copy_file(found, out))
+		if (cli_copy_file(found, out))
 			goto out;
 		printf("%s\n", out);
 	} else {

@@ -160,7 +160,12 @@ static int leaks_run(char **cmd, long long top)
 	const char *tmpdir = getenv("TMPDIR");
 	char dir[4096], *env[3] = { 0 };
 	snprintf(dir, sizeof dir, "%s/heapprof-leaks.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (!mkdtemp(dir)) {
+	if (!mkdtemp(dir) && tmpdir && *tmpdir) {
+		/* as most tools do, an unusable TMPDIR falls back to /tmp */
+		snprintf(dir, sizeof dir, "/tmp/heapprof-leaks.XXXXXX");
+		mkdtemp(dir);
+	}
+	if (access(dir, W_OK) != 0) {
 		cli_err("cannot create a temporary directory '%s': %s", dir, strerror(errno));
 		free(lib);
 		return EXIT_FAIL;

@@ -144,7 +144,20 @@ int cmd_run(int argc, char **argv)
 	/* Dumps taken while the program runs (--interval, heapprof dump) are
 	 * numbered by the library itself, ".%n" before the extension of a
 	 * pattern without %n, and the exit profile keeps the plain name. */
-	if (out && !outpat_has(out, 'p') && !outpat_has(out, 'n')) {
+	struct stat lst;
+	if (out && (!strcmp(out, "-") || (lstat(out, &lst) == 0 && !S_ISREG(lst.st_mode)))) {
+		/* stdout, /dev/null, a FIFO, a link: the files are made in
+		 * TMPDIR, where they can be (not in /dev), and the program's
+		 * is copied through at the end */
+		const char *tmpdir = getenv("TMPDIR");
+		struct stat tst;
+		if (!tmpdir || !*tmpdir || stat(tmpdir, &tst) != 0 || !S_ISDIR(tst.st_mode))
+			tmpdir = "/tmp";
+		if (asprintf(&pat, "%s/heapprof-run.%%p.pb.gz", tmpdir) < 0)
+			pat = NULL;
+		if (!pat || !(final = strdup(out)))
+			goto nomem;
+	} else if (out && !outpat_has(out, 'p') && !outpat_has(out, 'n')) {
 		pat = outpat_insert(out, ".%p");
 		final = outpat_expand(out, 0, 0);       /* the name itself: %% is % */
 		if (!final)
@@ -196,11 +209,19 @@ int cmd_run(int argc, char **argv)
 	int renamed = 0;
 	if (final) {
 		char *topfile = outpat_expand(abspat, pid, 0);  /* no %n in it */
+		struct stat fst;
 		if (topfile && access(topfile, F_OK) == 0) {
-			if (rename(topfile, final) == 0)
+			if (!strcmp(final, "-") || (lstat(final, &fst) == 0 && !S_ISREG(fst.st_mode))) {
+				/* written through, where rename would put a regular
+				 * file in its place (as root, /dev/null's) */
+				if (cli_copy_file(topfile, final) == 0)
+					renamed = 1;
+				unlink(topfile);
+			} else if (rename(topfile, final) == 0) {
 				renamed = 1;
-			else
+			} else {
 				cli_err("cannot rename '%s' to '%s': %s", shown(topfile), final, strerror(errno));
+			}
 		}
 		free(topfile);
 		if (renamed && final[0] != '/') {
@@ -231,7 +252,7 @@ int cmd_run(int argc, char **argv)
 	}
 	int any = 0;
 	if (renamed) {
-		cli_err("wrote '%s'", final);
+		cli_err("wrote '%s'", strcmp(final, "-") ? final : "(stdout)");
 		any = 1;
 	}
 	for (size_t i = 0; i < nnames; i++) {

@@ -398,7 +398,15 @@ int cli_out_open(struct cli_out *o, const char *path)
 			cli_err("cannot write '%s': Is a directory", path);
 			return -1;
 		}
-		o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* /dev/stdout into a file (a >> one, say) is added to, not
+		 * truncated: the file is our own stdout or stderr */
+		struct stat tb, fb;
+		int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+		if (stat(path, &tb) == 0 && S_ISREG(tb.st_mode))
+			for (int fd = 1; fd <= 2; fd++)
+				if (fstat(fd, &fb) == 0 && fb.st_dev == tb.st_dev && fb.st_ino == tb.st_ino)
+					flags = O_WRONLY | O_APPEND | O_CLOEXEC;
+		o->fd = open(path, flags, 0644);
 	} else {
 		if (asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
 			o->tmp = NULL;
@@ -432,4 +440,56 @@ int cli_out_close(struct cli_out *o, int err)
 	free(o->tmp);
 	o->tmp = NULL;
 	return err ? -1 : 0;
+}
+
+/* Copies the open file in to fd out: 0, or an errno value (-1 printed). */
+static int copy_fd(int in, int out, const char *src)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_err("cannot read '%s': %s", src, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return errno;
+			off += w;
+		}
+	}
+}
+
+/* Copies src to dst (through a temporary name when dst is a regular file:
+ * cli_out_open), or to stdout for "-".  Returns 0 or -1 (printed). */
+int cli_copy_file(const char *src, const char *dst)
+{
+	struct cli_out o;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		cli_err("cannot open '%s': %s", src, strerror(errno));
+		return -1;
+	}
+	if (!strcmp(dst, "-")) {
+		/* fd 1 as it is: opening /dev/stdout would truncate a >> file */
+		int err = copy_fd(in, STDOUT_FILENO, src);
+		close(in);
+		if (err > 0)
+			cli_err("cannot write to stdout: %s", strerror(err));
+		return err ? -1 : 0;
+	}
+	if (cli_out_open(&o, dst)) {
+		close(in);
+		return -1;
+	}
+	int err = copy_fd(in, o.fd, src);
+	close(in);
+	return cli_out_close(&o, err);
 }

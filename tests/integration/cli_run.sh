@@ -128,6 +128,33 @@ fi
 run k3 60 "$HP" run -o "$T/r/e.pb.gz" -- bash -c 'exit 3'
 check "$([ "$(rc k3)" = 3 ] && [ -f "$T/r/e.pb.gz" ]; echo $?)" "run with the library passes on exit status 3" "$(show k3)"
 
+# -o that is not a regular file: written through, never replaced by a
+# rename (as root that made /dev/null a regular file).  "-" is stdout, after
+# the program's own output; /dev/stdout into a file adds to it.
+run kdash 60 "$HP" run -o - --rate 1 -- "$KNOWN"
+n=$(wc -c <"$T/known.plain")
+head -c "$n" "$T/kdash.out" >"$T/r/dash.prog"
+tail -c +"$((n + 1))" "$T/kdash.out" >"$T/r/dash.pb.gz"
+check "$([ "$(rc kdash)" = 0 ] && cmp -s "$T/r/dash.prog" "$T/known.plain" && [ ! -e "$T/w/-" ] &&
+	pprof -raw "$T/r/dash.pb.gz" | grep -q '^Samples:' && grep -qx "heapprof: wrote '(stdout)'" "$T/kdash.err"; echo $?)" \
+	"run -o -: the program's stdout, then the profile; no file named '-'" "$(show kdash)"
+if mknod "$T/r/null" c 1 3 2>/dev/null; then
+	run kdev 60 "$HP" run -o "$T/r/null" -- "$KNOWN"
+	check "$([ "$(rc kdev)" = 0 ] && [ -c "$T/r/null" ] && [ -z "$(ls "$T/r" | grep 'null\.')" ]; echo $?)" \
+		"run -o DEVICE: still a device, no file left beside it" "$(show kdev)" "$(ls -l "$T/r")"
+else
+	skip "run -o DEVICE" "mknod not permitted"
+fi
+echo first >"$T/r/app.txt"
+ln -s /proc/self/fd/1 "$T/r/stdout-link"       # stands in for /dev/stdout (see lib_output.sh)
+(timeout 60 "$HP" run -o "$T/r/stdout-link" -- "$KNOWN" >>"$T/r/app.txt" 2>"$T/kso.err")
+{ echo first; cat "$T/known.plain"; } >"$T/r/app.want"
+m=$(wc -c <"$T/r/app.want")
+head -c "$m" "$T/r/app.txt" >"$T/r/app.head"
+tail -c +"$((m + 1))" "$T/r/app.txt" >"$T/r/app.pb.gz"
+check "$(cmp -s "$T/r/app.head" "$T/r/app.want" && [ -L "$T/r/stdout-link" ] && pprof -raw "$T/r/app.pb.gz" | grep -q '^Samples:'; echo $?)" \
+	"run -o a link to /proc/self/fd/1 (/dev/stdout) >>FILE: FILE keeps what it had and the program's output, then the profile" "$(cat "$T/kso.err")"
+
 # %% in -o is a percent sign, as the library has it, in the file name and
 # in the directory; a lone % is one too; each file is listed once.
 mkdir -p "$T/pc" "$T/pc/d%x"
@@ -174,6 +201,9 @@ else
 	not_ok "leaks -- CMD: exact report on stderr (leaf_a: 300 objects, 19200 bytes)" "$(show lk)" "$(cat "$T/lk.err")"
 fi
 check "$([ -z "$(ls -A "$T/tmp")" ]; echo $?)" "leaks -- CMD removes its temporary files" "$(ls -R "$T/tmp")"
+run lkt 60 env TMPDIR="$T/no-such-dir" "$HP" leaks -n 1 -- "$KNOWN"
+check "$([ "$(rc lkt)" = 0 ] && grep -q '^18.75 KiB in 300 objects (' "$T/lkt.err"; echo $?)" \
+	"leaks -- CMD with a TMPDIR that does not exist: falls back to /tmp" "$(show lkt)"
 # Names are not cut: two leaking functions whose 1500-character names
 # differ only at the end (C++ template frames run that long) stay two.
 long=$(printf 'f%01500d' 0 | tr 0 A)
