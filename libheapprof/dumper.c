@@ -368,7 +368,9 @@ void hp_dumper_start(void)
 			 * SIGUSR2 ignored (a supervisor's, perf's), a program
 			 * would otherwise print this line on every run, on a
 			 * stderr that is its own.  heapprof dump says it too. */
-			hp_warn("the program handles HEAPPROF_SIGNAL itself: signal dumps are off");
+			hp_warn(old.sa_handler == SIG_IGN && !(old.sa_flags & SA_SIGINFO)
+					? "HEAPPROF_SIGNAL is ignored in this process (inherited): signal dumps are off"
+					: "the program handles HEAPPROF_SIGNAL itself: signal dumps are off");
 		}
 	}
 	if (needs_thread_now())

@@ -44,10 +44,12 @@ static inline int hp_env_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* HEAPPROF_SIGNAL: a number, "USR2" or "SIGUSR2" (upper case) from a short
- * list of signals a program is unlikely to need, or "RTMIN+N".  Returns the
- * number, 0 for "0" (no signal), -1 when not understood (the library then
- * keeps SIGUSR2). */
+/* HEAPPROF_SIGNAL: "USR2" or "SIGUSR2" (upper case) from a short list of
+ * signals a program is unlikely to need, "RTMIN+N", or the number of one of
+ * them.  Returns the number, 0 for "0" (no signal), -1 when not understood
+ * (the library then keeps SIGUSR2).  A number outside the list is refused
+ * as its name is: 11 made a crashing program spin for ever in our handler
+ * instead of dying, 9 can never be caught, 17 dumped at each child's exit. */
 static inline int hp_env_signal(const char *s)
 {
 	static const struct { const char *n; int v; } names[] = {
@@ -55,8 +57,14 @@ static inline int hp_env_signal(const char *s)
 		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
 	};
 	uint64_t v;
-	if (hp_env_u64(s, &v) == 0)
-		return v < (uint64_t)SIGRTMAX + 1 ? (int)v : -1;
+	if (hp_env_u64(s, &v) == 0) {
+		if (v == 0 || (v >= (uint64_t)SIGRTMIN && v <= (uint64_t)SIGRTMAX))
+			return (int)v;
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (v == (uint64_t)names[i].v)
+				return (int)v;
+		return -1;
+	}
 	if (!strncmp(s, "SIG", 3))
 		s += 3;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -12,6 +12,7 @@
 #     without the profiler;
 #   - HEAPPROF_SIGNAL=USR1, =SIGUSR1 and =10 dump on SIGUSR1 and leave
 #     SIGUSR2 alone (its disposition stays default, checked in /proc);
+#   - HEAPPROF_SIGNAL=11, 9, 17, 19, 32 are refused with one warning;
 #   - a program that installs its own SIGUSR2 handler keeps it: its handler
 #     sees every signal and no profile is written;
 #   - a program started with SIGUSR2 ignored keeps ignoring it;
@@ -178,6 +179,36 @@ for val in USR1 SIGUSR1 10; do
 	fi
 	rm -f "$T"/usr1.*
 done
+
+# Numbers of signals outside the list are refused as their names are: a
+# fault signal caught by us made a crashing program spin, 9 and 19 cannot
+# be caught, 17 dumped at each child's exit, 32 is glibc's own.  One
+# warning; the program keeps that signal's default action and the dumps
+# keep SIGUSR2.
+for val in 11 9 17 19 32; do
+	bg badsig 30 4 HEAPPROF_SIGNAL=$val HEAPPROF_OUT="$T/badsig.%p.%n.pb.gz" "$CTL"
+	wait_line "$T/badsig.out" '^ready$' 10
+	pid=$(bg_pid badsig)
+	cgt=$(sig_bit "$pid" SigCgt "$val")
+	cgt2=$(sig_bit "$pid" SigCgt $SIGUSR2)
+	exec 4>&-
+	bg_wait badsig 20
+	if [ "$cgt" = 0 ] && [ "$cgt2" = 1 ] && [ "$(rc badsig)" = 0 ] &&
+		[ "$(cat "$T/badsig.err")" = "heapprof: ignoring bad value of 'HEAPPROF_SIGNAL'" ]; then
+		ok "HEAPPROF_SIGNAL=$val refused: one warning, signal $val not caught, SIGUSR2 kept"
+	else
+		not_ok "HEAPPROF_SIGNAL=$val refused: one warning, signal $val not caught, SIGUSR2 kept" \
+			"SigCgt $val=$cgt USR2=$cgt2" "$(show badsig)"
+	fi
+	rm -f "$T"/badsig.*
+done
+(trap '' USR1; exec env LD_PRELOAD="$LIB" HEAPPROF_SIGNAL=USR1 true) 2>"$T/ign.err"
+check_ign=$(cat "$T/ign.err")
+if [ "$check_ign" = "heapprof: HEAPPROF_SIGNAL is ignored in this process (inherited): signal dumps are off" ]; then
+	ok "HEAPPROF_SIGNAL=USR1 started ignored: the warning says ignored, not handled"
+else
+	not_ok "HEAPPROF_SIGNAL=USR1 started ignored: the warning says ignored, not handled" "stderr: $check_ign"
+fi
 
 # ---- the program installs its own SIGUSR2 handler: the program wins ----
 d=$T/own
