@@ -93,6 +93,17 @@ int cli_out_open(struct cli_out *o, const char *path);
 /* Closes and commits o; err (an errno value, or -1 for one already printed)
  * throws it away instead.  0, or -1 with the error printed. */
 int cli_out_close(struct cli_out *o, int err);
+/* The losses a heapprof profile's comment records: samples dropped (not in
+ * any total) and samples charged to the overflow bucket (counted, their
+ * stacks merged).  0 and 0 for a profile without that comment. */
+void cli_losses(const struct pprof_profile *p, unsigned long long *dropped, unsigned long long *overflow);
+/* " (every allocation recorded: exact)", " (sampled: estimates)" or, at rate
+ * 1 with samples dropped, " (every allocation recorded but N dropped: totals
+ * short)", for a profile whose period is in bytes; "" for others. */
+const char *cli_how(const struct pprof_profile *p, char *buf, size_t len, int sampled_every);
+/* Prints a line to f about samples lost (cli_losses), if any. */
+void cli_print_losses(FILE *f, const struct pprof_profile *p);
+
 /* Copies file src to dst (as cli_out_open), or to stdout for "-".
  * 0 or -1 (printed). */
 int cli_copy_file(const char *src, const char *dst);

@@ -39,17 +39,71 @@ struct group {
 };
 
 static const struct pprof_profile *sort_prof;
+static const uint32_t *sort_canon;
 
-/* Orders sample indexes by their stack (location index sequence). */
+/* Orders sample indexes by their stack as printed: locations that print
+ * the same frames (canon) count as one, so the return addresses of a loop
+ * gcc unrolled, all on one source line, make one entry, not five. */
 static int sample_stack_cmp(const void *a, const void *b)
 {
 	const struct pprof_sample *x = &sort_prof->sample[*(const size_t *)a];
 	const struct pprof_sample *y = &sort_prof->sample[*(const size_t *)b];
 	size_t n = x->nloc < y->nloc ? x->nloc : y->nloc;
-	for (size_t i = 0; i < n; i++)
-		if (x->loc[i] != y->loc[i])
-			return x->loc[i] < y->loc[i] ? -1 : 1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cx = sort_canon[x->loc[i]], cy = sort_canon[y->loc[i]];
+		if (cx != cy)
+			return cx < cy ? -1 : 1;
+	}
 	return (x->nloc > y->nloc) - (x->nloc < y->nloc);
+}
+
+/* Each location's printed frames, "name  file:line" per line, inlined ones
+ * first: the report's text for it. */
+static void location_text(const struct pprof_profile *p, const struct pprof_location *l, char *out, size_t len)
+{
+	size_t nl = l->nline ? l->nline : 1, o = 0;
+	out[0] = 0;
+	for (size_t k = 0; k < nl && o < len; k++) {
+		char name[CLI_NAME_MAX], pos[CLI_NAME_MAX];
+		cli_frame_name(p, l, k, name, sizeof name);
+		cli_frame_pos(p, l, k, pos, sizeof pos);
+		int w = snprintf(out + o, len - o, "%s%s%s%s\n", name, pos[0] ? "  " : "", pos,
+				 k + 1 < nl ? "  (inlined)" : "");
+		o += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/* canon[i]: the first location index that prints as location i does.  NULL
+ * when out of memory (printed). */
+static uint32_t *canonical_locations(const struct pprof_profile *p)
+{
+	uint32_t *canon = malloc((p->nlocation + 1) * sizeof *canon);
+	uint32_t *first = malloc((p->nlocation + 1) * sizeof *first);
+	struct strmap texts = { 0 };
+	size_t len = 4 * CLI_NAME_MAX;
+	char *buf = malloc(len);
+	int ok = canon && first && buf;
+	for (size_t i = 0; ok && i < p->nlocation; i++) {
+		location_text(p, &p->location[i], buf, len);
+		int added;
+		int64_t k = strmap_put(&texts, buf, &added);
+		if (k < 0) {
+			ok = 0;
+			break;
+		}
+		if (added)
+			first[k] = (uint32_t)i;
+		canon[i] = first[k];
+	}
+	strmap_free(&texts);
+	free(first);
+	free(buf);
+	if (!ok) {
+		free(canon);
+		cli_err("out of memory");
+		return NULL;
+	}
+	return canon;
 }
 
 static int group_cmp(const void *a, const void *b)
@@ -77,10 +131,13 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 		return -1;
 	size_t *idx = malloc((p->nsample + 1) * sizeof *idx);
 	struct group *g = malloc((p->nsample + 1) * sizeof *g);
-	if (!idx || !g) {
+	uint32_t *canon = idx && g ? canonical_locations(p) : NULL;
+	if (!idx || !g || !canon) {
 		free(idx);
 		free(g);
-		cli_err("out of memory");
+		free(canon);
+		if (!idx || !g)
+			cli_err("out of memory");
 		return -1;
 	}
 	size_t n = 0;
@@ -88,6 +145,7 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 		if (p->sample[i].value[bi] != 0 || (oi >= 0 && p->sample[i].value[oi] != 0))
 			idx[n++] = i;
 	sort_prof = p;
+	sort_canon = canon;
 	qsort(idx, n, sizeof *idx, sample_stack_cmp);
 	size_t ng = 0;
 	int64_t tb = 0, to = 0;
@@ -102,20 +160,21 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 		to = sat_add(to, ob);
 	}
 	qsort(g, ng, sizeof *g, group_cmp);
+	free(canon);
 
-	char a[64], b[64];
-	const char *how = "";
-	if (strcmp(p->period_type.unit, "bytes") == 0)
-		how = p->period <= 1 ? " (every allocation recorded: exact)" : " (sampled: estimates)";
+	char a[64], b[64], hb[160];
+	const char *how = cli_how(p, hb, sizeof hb, 0);
 	if (ng == 0) {
 		fprintf(out, "no memory in use%s%s%s%s\n", label ? " in '" : "", label ? label : "",
 			label ? "'" : "", how);
+		cli_print_losses(out, p);
 		free(idx);
 		free(g);
 		return 0;
 	}
 	fprintf(out, "%s in %lld objects in use from %zu stacks%s%s%s%s\n", cli_fmt(a, sizeof a, tb, "bytes", 0, 0),
 		(long long)to, ng, label ? " in '" : "", label ? label : "", label ? "'" : "", how);
+	cli_print_losses(out, p);
 	size_t shown = top == 0 || (size_t)top > ng ? ng : (size_t)top;
 	for (size_t i = 0; i < shown; i++) {
 		const struct pprof_sample *s = &p->sample[g[i].first];

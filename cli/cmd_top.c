@@ -37,23 +37,16 @@ static const char top_help[] =
 /* The header lines shared with `diff`: file, type, sampling, time. */
 static void print_header(const char *path, const struct pprof_profile *p, int si)
 {
-	char b[64];
+	char b[160];
 	printf("File: %s\n", path);
-	printf("Type: %s", p->sample_type[si].type);
-	if (strcmp(p->period_type.unit, "bytes") == 0) {
-		if (p->period <= 1)
-			printf(" (every allocation recorded: exact)");
-		else
-			printf(" (sampled every %s on average: estimates)",
-			       cli_fmt(b, sizeof b, p->period, "bytes", 0, 0));
-	}
-	printf("\n");
+	printf("Type: %s%s\n", p->sample_type[si].type, cli_how(p, b, sizeof b, 1));
 	if (p->time_nanos > 0) {
 		time_t t = (time_t)(p->time_nanos / 1000000000);
 		struct tm tm;
 		if (gmtime_r(&t, &tm) && strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S UTC", &tm))
 			printf("Time: %s\n", b);
 	}
+	cli_print_losses(stdout, p);
 }
 
 int top_parse_opts(int argc, char **argv, const char *help, struct top_opts *o)

@@ -493,3 +493,46 @@ int cli_copy_file(const char *src, const char *dst)
 	close(in);
 	return cli_out_close(&o, err);
 }
+
+void cli_losses(const struct pprof_profile *p, unsigned long long *dropped, unsigned long long *overflow)
+{
+	*dropped = *overflow = 0;
+	for (size_t i = 0; i < p->ncomment; i++) {
+		const char *c = strstr(p->comment[i], ": rate ");
+		unsigned long long rate, d, o;
+		if (!strncmp(p->comment[i], "heapprof ", 9) && c &&
+		    sscanf(c, ": rate %llu, %llu samples dropped, %llu in the overflow bucket", &rate, &d, &o) == 3) {
+			*dropped = d;
+			*overflow = o;
+		}
+	}
+}
+
+const char *cli_how(const struct pprof_profile *p, char *buf, size_t len, int sampled_every)
+{
+	unsigned long long dropped, overflow;
+	char b[64];
+	if (strcmp(p->period_type.unit, "bytes") != 0)
+		return "";
+	cli_losses(p, &dropped, &overflow);
+	if (p->period > 1)
+		snprintf(buf, len, sampled_every ? " (sampled every %s on average: estimates)" : " (sampled: estimates)",
+			 cli_fmt(b, sizeof b, p->period, "bytes", 0, 0));
+	else if (dropped)
+		snprintf(buf, len, " (every allocation recorded, but %llu dropped: totals short)", dropped);
+	else
+		snprintf(buf, len, " (every allocation recorded: exact)");
+	return buf;
+}
+
+void cli_print_losses(FILE *f, const struct pprof_profile *p)
+{
+	unsigned long long dropped, overflow;
+	cli_losses(p, &dropped, &overflow);
+	if (dropped)
+		fprintf(f, "Dropped: %llu samples the library could not record (out of memory, or a signal "
+			"handler's allocation inside the profiler); they are in no total\n", dropped);
+	if (overflow)
+		fprintf(f, "Overflow: %llu samples past HEAPPROF_MAX_STACKS, counted under one stack, "
+			"hp_stacktab_overflow_frame\n", overflow);
+}

@@ -18,6 +18,7 @@ struct leak {
 	const uintptr_t *pcs;
 	uint32_t npcs;
 	double bytes, objects;
+	uint64_t text;          /* hash of the frames as printed (frames_hash) */
 };
 
 static int by_bytes(const void *a, const void *b)
@@ -31,6 +32,14 @@ static int by_bytes(const void *a, const void *b)
 static int by_stack(const void *a, const void *b)
 {
 	const struct leak *x = a, *y = b;
+	return x->pcs < y->pcs ? -1 : x->pcs > y->pcs;
+}
+
+static int by_text(const void *a, const void *b)
+{
+	const struct leak *x = a, *y = b;
+	if (x->text != y->text)
+		return x->text < y->text ? -1 : 1;
 	return x->pcs < y->pcs ? -1 : x->pcs > y->pcs;
 }
 
@@ -57,6 +66,51 @@ static void out(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 		*buf = nb;
 		*cap = ncap;
 	}
+}
+
+static void put_frames(char **buf, size_t *len, size_t *cap, struct hp_sym *sym, const struct leak *l);
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* A hash of l's frames as put_frames prints them.  Stacks that print the
+ * same, as the return addresses of a loop gcc unrolled, all on one line,
+ * are one entry of the report, not one each (heapprof leaks does the same). */
+static uint64_t frames_hash(struct hp_sym *sym, const struct leak *l)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (uint32_t i = 0; i < l->npcs; i++) {
+		struct hp_symframe fr[16];
+		int n = sym ? hp_sym_lookup(sym, l->pcs[i] - 1, fr, 16) : 0;
+		char num[32];
+		if (n == 0) {
+			snprintf(num, sizeof num, "%#lx", (unsigned long)(l->pcs[i] - 1));
+			h = fnv(h, num);
+		}
+		for (int k = 0; k < n; k++) {
+			snprintf(num, sizeof num, "\x01%lld\x02", (long long)fr[k].line);
+			h = fnv(fnv(fnv(h, fr[k].name), fr[k].file ? fr[k].file : ""), num);
+		}
+		h = fnv(h, "\n");
+	}
+	return h;
+}
+
+/* Whether a and b print the same (their hashes being equal). */
+static int same_text(struct hp_sym *sym, const struct leak *a, const struct leak *b)
+{
+	char *x = NULL, *y = NULL;
+	size_t xl = 0, xc = 0, yl = 0, yc = 0;
+	put_frames(&x, &xl, &xc, sym, a);
+	put_frames(&y, &yl, &yc, sym, b);
+	int same = x && y && xl == yl && !memcmp(x, y, xl);
+	free(x);
+	free(y);
+	return same;
 }
 
 static void put_frames(char **buf, size_t *len, size_t *cap, struct hp_sym *sym, const struct leak *l)
@@ -93,7 +147,7 @@ void hp_leaks_report(void)
 		if (!live)
 			continue;
 		double w = hp_sampler_weight(s[i].size, hp_cfg.rate);
-		v[k++] = (struct leak){ s[i].pcs, s[i].npcs, (double)live * w * (double)s[i].size, (double)live * w };
+		v[k++] = (struct leak){ s[i].pcs, s[i].npcs, (double)live * w * (double)s[i].size, (double)live * w, 0 };
 	}
 	hp_ifree(s, sbytes);
 	/* One entry per stack: buckets split a stack by object size. */
@@ -106,6 +160,35 @@ void hp_leaks_report(void)
 		} else {
 			v[m++] = v[i];
 		}
+	}
+	struct hp_sym *sym = m ? hp_sym_open() : NULL;
+	if (sym && m > 1) {
+		/* every listed address at once: one pass per symbol table */
+		size_t na = 0;
+		for (long i = 0; i < m; i++)
+			na += v[i].npcs;
+		uintptr_t *a = malloc(na * sizeof *a);
+		if (a) {
+			na = 0;
+			for (long i = 0; i < m; i++)
+				for (uint32_t j = 0; j < v[i].npcs; j++)
+					a[na++] = v[i].pcs[j] - 1;
+			hp_sym_prefetch(sym, a, na);
+			free(a);
+		}
+		for (long i = 0; i < m; i++)
+			v[i].text = frames_hash(sym, &v[i]);
+		qsort(v, (size_t)m, sizeof *v, by_text);
+		long j = 0;
+		for (long i = 0; i < m; i++) {
+			if (j && v[j - 1].text == v[i].text && same_text(sym, &v[j - 1], &v[i])) {
+				v[j - 1].bytes += v[i].bytes;
+				v[j - 1].objects += v[i].objects;
+			} else {
+				v[j++] = v[i];
+			}
+		}
+		m = j;
 	}
 	qsort(v, (size_t)m, sizeof *v, by_bytes);
 	double tb = 0, to = 0;
@@ -123,21 +206,7 @@ void hp_leaks_report(void)
 		out(&buf, &len, &cap, "heapprof: sampled at HEAPPROF_RATE=%llu bytes; run with HEAPPROF_RATE=1 for exact counts\n",
 		    (unsigned long long)hp_cfg.rate);
 	out(&buf, &len, &cap, "heapprof: in use at exit is not reachability: blocks still held through globals are listed too\n");
-	struct hp_sym *sym = m ? hp_sym_open() : NULL;
 	long top = m < hp_cfg.leaks_top ? m : hp_cfg.leaks_top;
-	/* all the listed addresses at once: one pass per symbol table */
-	size_t na = 0;
-	for (long i = 0; i < top; i++)
-		na += v[i].npcs;
-	uintptr_t *a = sym && na ? malloc(na * sizeof *a) : NULL;
-	if (a) {
-		na = 0;
-		for (long i = 0; i < top; i++)
-			for (uint32_t j = 0; j < v[i].npcs; j++)
-				a[na++] = v[i].pcs[j] - 1;
-		hp_sym_prefetch(sym, a, na);
-		free(a);
-	}
 	for (long i = 0; i < top; i++) {
 		out(&buf, &len, &cap, "#%ld %.0f bytes in %.0f object%s\n", i + 1, v[i].bytes, v[i].objects,
 		    v[i].objects == 1 ? "" : "s");

@@ -201,6 +201,16 @@ else
 	not_ok "leaks -- CMD: exact report on stderr (leaf_a: 300 objects, 19200 bytes)" "$(show lk)" "$(cat "$T/lk.err")"
 fi
 check "$([ -z "$(ls -A "$T/tmp")" ]; echo $?)" "leaks -- CMD removes its temporary files" "$(ls -R "$T/tmp")"
+# Five return addresses on one source line print as one stack (pprof's
+# -top merges them too): one entry of 5 objects, not five of one.
+if [ -x "$B/tests/progs/sameline" ]; then
+	run lsl 60 "$HP" leaks -n 0 -- "$B/tests/progs/sameline"
+	check "$([ "$(rc lsl)" = 0 ] && grep -q ' in 6 objects in use from 2 stacks ' "$T/lsl.err" &&
+		grep -qx '4.88 KiB in 5 objects (98.04%) allocated at:' "$T/lsl.err"; echo $?)" \
+		"leaks: five calls on one line (tests/progs/sameline.c) are one stack of 5 objects" "$(cat "$T/lsl.err")"
+else
+	not_ok "tests/progs/sameline is built"
+fi
 run lkt 60 env TMPDIR="$T/no-such-dir" "$HP" leaks -n 1 -- "$KNOWN"
 check "$([ "$(rc lkt)" = 0 ] && grep -q '^18.75 KiB in 300 objects (' "$T/lkt.err"; echo $?)" \
 	"leaks -- CMD with a TMPDIR that does not exist: falls back to /tmp" "$(show lkt)"

@@ -129,6 +129,19 @@ if [ -f "$LIB" ] && [ -x "$B/tests/progs/known" ]; then
 		"$HP" folded -s inuse_space "$T/known.pb.gz" >"$T/kf"
 		check "$(awk '$0 ~ /;leaf_a [0-9]+$/ { s += $NF } END { exit s != 19200 }' "$T/kf"; echo $?)" \
 			"folded: leaf_a holds 19200 bytes in use, as known.c says" "$(grep leaf_a "$T/kf")"
+		# A profile whose stack table overflowed: top and leaks say how many
+		# samples went to the overflow stack (what pprof counts for
+		# hp_stacktab_overflow_frame at rate 1), and nothing when none did.
+		(cd "$T" && HEAPPROF_MAX_STACKS=16 "$HP" run -o "$T/ov.pb.gz" --rate 1 -- "$B/tests/progs/known" \
+			>/dev/null 2>&1)
+		n=$(pprof -top -sample_index=alloc_objects "$T/ov.pb.gz" | awk '$NF == "hp_stacktab_overflow_frame" { print $1 }')
+		line="Overflow: $n samples past HEAPPROF_MAX_STACKS, counted under one stack, hp_stacktab_overflow_frame"
+		"$HP" top "$T/ov.pb.gz" >"$T/ov.top"
+		"$HP" leaks "$T/ov.pb.gz" >"$T/ov.leaks" 2>&1
+		check "$([ -n "$n" ] && [ "$n" -gt 0 ] && grep -qxF "$line" "$T/ov.top" && grep -qxF "$line" "$T/ov.leaks" &&
+			! "$HP" top "$T/known.pb.gz" | grep -q '^Overflow:'; echo $?)" \
+			"HEAPPROF_MAX_STACKS=16: top and leaks say $n samples went to the overflow stack, as pprof counts" \
+			"$(head -5 "$T/ov.top")"
 	else
 		not_ok "heapprof run writes a profile of known" "$(cat "$T/run.err")"
 	fi

@@ -14,12 +14,13 @@
 #     N and B;
 #   - at the default rate the report says the values are estimated and
 #     names the rate, with the hint to use HEAPPROF_RATE=1;
+#   - stacks that print the same frames are one entry (tests/progs/sameline.c);
 #   - the report goes to stderr only: stdout is unchanged, exit code 0;
 #     without HEAPPROF_LEAKS there is no report.
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs trace_leaks
+need_progs trace_leaks sameline
 
 TC="python3 $ROOT/tests/integration/trace_check.py"
 SRCF=$SRC/trace_leaks.c
@@ -44,6 +45,16 @@ if grep -q '^heapprof: leak report: [0-9]* bytes in [0-9]* objects from [0-9]* s
 	ok "default rate: the report says it is estimated, at which rate, and how to get exact counts"
 else
 	not_ok "default rate: the report says it is estimated, at which rate, and how to get exact counts" "$(show est)"
+fi
+
+# Five return addresses on one source line (tests/progs/sameline.c) print
+# the same frames: one entry of 5 objects, not five of one.
+preload same 60 HEAPPROF_LEAKS=1 HEAPPROF_RATE=1 "$PROGS/sameline"
+if grep -q '^heapprof: leak report: 5100 bytes in 6 objects from 2 stacks in use at exit' "$T/same.err" &&
+	grep -qx '#1 5000 bytes in 5 objects' "$T/same.err" && grep -qx '#2 100 bytes in 1 object' "$T/same.err"; then
+	ok "stacks that print the same are one entry: sameline.c's five calls on one line, 5000 bytes in 5 objects"
+else
+	not_ok "stacks that print the same are one entry: sameline.c's five calls on one line" "$(show same)"
 fi
 
 preload none 60 HEAPPROF_RATE=1 "$PROGS/trace_leaks"
