@@ -568,7 +568,7 @@ static void fg_put_title(const struct fg_ctx *c, double x)
 
 	fprintf(c->out, "<text id=\"title\" x=\"%.1f\" y=\"24\">", x);
 	fg_put_text(c->out, t, SIZE_MAX);
-	fputs(" - total ", c->out);
+	fputs(*t ? " - total " : "total ", c->out);     /* --title "": the total alone */
 	fg_put_short(c, c->total);
 	if (c->o.diff) {
 		fputs(", base ", c->out);

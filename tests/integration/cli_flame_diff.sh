@@ -30,6 +30,9 @@ check "$([ ! -s "$T/f.out" ] && [ ! -s "$T/f.err" ]; echo $?)" "flame -o prints 
 run fi 30 "$HP" flame --inverted --title 'Icicle <&> test' -s alloc_objects -o "$T/inv.svg" "$T/after.pb.gz"
 check "$([ "$(rc fi)" = 0 ] && well_formed "$T/inv.svg" && grep -q 'Icicle &lt;&amp;&gt; test' "$T/inv.svg"; echo $?)" \
 	"flame --inverted --title (escaped) -s alloc_objects" "$(show fi)"
+run ft 30 "$HP" flame --title '' -o "$T/notitle.svg" "$T/after.pb.gz"
+check "$([ "$(rc ft)" = 0 ] && grep -q '<text id="title" [^>]*>total ' "$T/notitle.svg"; echo $?)" \
+	"flame --title '': the total alone, no dangling ' - '" "$(grep -o '<text id="title"[^<]*' "$T/notitle.svg")"
 
 # Counts are named by what they count: heap objects, a CPU profile's samples.
 run fo 30 "$HP" flame -s alloc_objects -o "$T/obj.svg" "$T/after.pb.gz"
