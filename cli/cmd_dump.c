@@ -285,12 +285,14 @@ int cmd_dump(int argc, char **argv)
 	 * are watched when they differ. */
 	char link[4096];
 	const char *roots[2] = { NULL, NULL };
-	int nroots = 0;
+	int nroots = 0, relative_unsure = 0;
 	if (ov[0] != '/') {
 		const char *pwd = env_get(env, envlen, "PWD");
 		struct stat sb;
 		if (pwd && pwd[0] == '/' && stat(pwd, &sb) == 0 && S_ISDIR(sb.st_mode))
 			roots[nroots++] = pwd;
+		else
+			relative_unsure = 1;
 		snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
 		ssize_t n = readlink(path, link, sizeof link - 1);
 		if (n < 0 && !nroots) {
@@ -407,22 +409,53 @@ int cmd_dump(int argc, char **argv)
 			break;
 		char st = proc_state(pid);
 		if (st == 0 || st == 'Z' || st == 'X') {
-			cli_err("process %ld exited before writing a profile", pid);
+			if (relative_unsure)
+				cli_err("process %ld exited, no new profile in '%s': its HEAPPROF_OUT '%s' is "
+					"relative to the directory it started in, which is unknown here (no PWD in "
+					"its environment); give HEAPPROF_OUT an absolute path", pid, dir[0], ov);
+			else
+				cli_err("process %ld exited before writing a profile", pid);
 			goto out;
 		}
 		if (now() >= deadline) {
 			if (lasterr[0])
 				cli_err("%s", lasterr);
 			else {
-				char where[8300];
-				int w = snprintf(where, sizeof where, "'%s/%s'", strcmp(dir[0], "/") ? dir[0] : "", base);
+				/* the file name as a glob: %n is the number to come */
+				char shownbase[4200], where[8600];
+				size_t o = 0;
+				for (const char *c = base; *c && o + 24 < sizeof shownbase; c++) {
+					if (c[0] == '%' && c[1] == 'p') {
+						o += (size_t)snprintf(shownbase + o, sizeof shownbase - o, "%ld", pid);
+						c++;
+					} else if (c[0] == '%' && c[1] == 'n') {
+						shownbase[o++] = '*';
+						c++;
+					} else if (c[0] == '%' && c[1] == '%') {
+						shownbase[o++] = '%';
+						c++;
+					} else {
+						shownbase[o++] = *c;
+					}
+				}
+				shownbase[o] = '\0';
+				int w = snprintf(where, sizeof where, "'%s/%s'", strcmp(dir[0], "/") ? dir[0] : "",
+						 shownbase);
 				if (ndir > 1 && w > 0 && (size_t)w < sizeof where)
 					snprintf(where + w, sizeof where - (size_t)w, " and '%s/%s'",
-						 strcmp(dir[1], "/") ? dir[1] : "", base);
-				cli_err("no new profile from process %ld after %g s (looked for %s; "
-					"does the program handle %s%s itself?)",
-					pid, timeout, where, sigabbrev_np(sig) ? "SIG" : "",
-					sigabbrev_np(sig) ? sigabbrev_np(sig) : "the signal");
+						 strcmp(dir[1], "/") ? dir[1] : "", shownbase);
+				if (relative_unsure)
+					/* a relative pattern, no PWD: where the library
+					 * started is not known here */
+					cli_err("no new profile from process %ld after %g s in %s: its HEAPPROF_OUT "
+						"'%s' is relative to the directory it started in, which is unknown "
+						"here (no PWD in its environment); give HEAPPROF_OUT an absolute path",
+						pid, timeout, where, ov);
+				else
+					cli_err("no new profile from process %ld after %g s (looked for %s; "
+						"does the program handle %s%s itself?)",
+						pid, timeout, where, sigabbrev_np(sig) ? "SIG" : "",
+						sigabbrev_np(sig) ? sigabbrev_np(sig) : "the signal");
 			}
 			goto out;
 		}

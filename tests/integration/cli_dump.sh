@@ -74,7 +74,11 @@ start_fake() {
 	_dir=$T/$1 _mode=$2 _sig=$3
 	shift 3
 	mkdir -p "$_dir"
-	(cd "$_dir" && exec env LD_PRELOAD="$FAKE_LIB" "$@" "$FAKE" "$_mode" "$_sig" "$T/after.pb.gz" >"$_dir/ready") &
+	# "-u NAME" last among the arguments unsets NAME in the target's environment
+	_unset=
+	case "$*" in *" -u "*) _unset=${*##* -u }; _rest=${*% -u *}; set -- $_rest ;; esac
+	(cd "$_dir" && exec env ${_unset:+-u "$_unset"} LD_PRELOAD="$FAKE_LIB" "$@" "$FAKE" "$_mode" "$_sig" \
+		"$T/after.pb.gz" >"$_dir/ready") &
 	FPID=$!
 	for _i in $(seq 100); do
 		grep -q ready "$_dir/ready" 2>/dev/null && return 0
@@ -106,6 +110,17 @@ start_fake u copy USR1 HEAPPROF_SIGNAL=SIGUSR1
 run u 20 "$HP" dump "$FPID"
 check "$([ "$(rc u)" = 0 ] && [ "$(cat "$T/u.out")" = "$T/u/heapprof.$FPID.1.pb.gz" ]; echo $?)" \
 	"HEAPPROF_SIGNAL=SIGUSR1 is used; default HEAPPROF_OUT is relative to the target's directory" "$(show u)"
+stop_fake
+
+# A relative HEAPPROF_OUT without PWD in the target's environment (a
+# supervisor, not a shell, started it): where the library started is not
+# known here, and the error says so instead of blaming the signal.
+start_fake np ignore USR2 HEAPPROF_OUT=rel.%p.%n.pb.gz -u PWD
+run np 20 "$HP" dump --timeout 1 "$FPID"
+check "$([ "$(rc np)" = 1 ] && one_line np &&
+	grep -q "its HEAPPROF_OUT 'rel.%p.%n.pb.gz' is relative to the directory it started in, which is unknown here (no PWD in its environment); give HEAPPROF_OUT an absolute path" "$T/np.err" &&
+	grep -q "in '$T/np/rel.$FPID.\*.pb.gz'" "$T/np.err"; echo $?)" \
+	"relative HEAPPROF_OUT, no PWD: the error says the start directory is unknown, the pattern expanded" "$(show np)"
 stop_fake
 
 start_fake i ignore USR2 HEAPPROF_OUT="$T/i/x.%p.%n.pb.gz"
