@@ -36,13 +36,16 @@
  * If the program installs its own handler later, the program wins.
  */
 #include "hp.h"
+#include "profile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/single_threaded.h>
@@ -235,6 +238,68 @@ static void tick_if_due(int64_t now)
 	}
 }
 
+/* Whether the program has no thread left: the process holds only our
+ * threads (ours of them) and the main thread's zombie.  A thread that ends
+ * without running its key destructors (a raw SYS_exit, seccomp's
+ * SECCOMP_RET_KILL_THREAD) is never counted out, so after main's
+ * pthread_exit our threads would keep the process alive for ever, and
+ * with every signal blocked in them, deaf to SIGTERM.  One read of
+ * /proc/self/stat: the main thread's state, num_threads and, in *status,
+ * its exit status as waitpid(2) has it (Linux 3.5 on; 0 before). */
+static int program_gone(int ours, int *status)
+{
+	char buf[1024];
+	int fd = hp_open_high("/proc/self/stat", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	char state = p[2];
+	/* from the name (the 2nd field) on to num_threads, the 20th */
+	int field = 2;
+	for (; *p && field < 20; p++)
+		if (*p == ' ')
+			field++;
+	long threads = strtol(p, NULL, 10);
+	for (; *p && field < 52; p++)   /* exit_code, the 52nd */
+		if (*p == ' ')
+			field++;
+	*status = field == 52 ? (int)strtol(p, NULL, 10) : 0;
+	return state == 'Z' && threads > 0 && threads <= ours + 1;
+}
+
+/* The program's threads are all gone, none through exit(): end the process
+ * as the last of them would have ended it, had we not been there.  Main
+ * killed by a signal (seccomp's SECCOMP_RET_KILL_THREAD: SIGSYS, a core
+ * when it is the last thread) kills the process with that signal; else
+ * a raw exit with main's status, so that no exit handler runs, where a
+ * return from this thread would make glibc call exit(0). */
+static __attribute__((noreturn)) void end_as_program(int status)
+{
+	__atomic_store_n(&dm.retire, 1, __ATOMIC_RELEASE);
+	hp_http_retire();
+	int sig = status & 0x7f;
+	if (sig) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		sigaction(sig, &dfl, NULL);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		kill(getpid(), sig);
+	}
+	for (;;)
+		syscall(SYS_exit, (status >> 8) & 0xff);
+}
+
 static void *dumper_main(void *arg)
 {
 	(void)arg;
@@ -253,6 +318,12 @@ static void *dumper_main(void *arg)
 			due = dm.next_interval;
 		if (hp_cfg.trace && hp_cfg.trace_interval && dm.next_tick < due)
 			due = dm.next_tick;
+		/* at least once a second: is any thread of the program left? */
+		int status;
+		if (program_gone(1 + hp_http_running(), &status))
+			end_as_program(status);
+		if (due > now + secs(1))
+			due = now + secs(1);
 		uint32_t w = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.pausing, __ATOMIC_ACQUIRE))
 			return NULL;    /* retire's wake is not a signal: no dump */
@@ -262,6 +333,8 @@ static void *dumper_main(void *arg)
 			continue;
 		}
 		struct timespec ts = { (due - now) / 1000000000, (due - now) % 1000000000 };
+		if (due < now)
+			ts = (struct timespec){ 0, 0 };
 		/* Back at a wake, at the timeout, or at once when a signal came
 		 * after the load (EAGAIN); the loop looks again each time. */
 		if (syscall(SYS_futex, &dm.wake, FUTEX_WAIT_PRIVATE, w, due == INT64_MAX ? NULL : &ts, NULL, 0) != 0 &&

@@ -479,6 +479,7 @@ void hp_modtab_atfork_child(void);
 void hp_http_start(void);            /* init, after hp_dumper_start; guard set */
 void hp_http_atfork_child(void);     /* fork child: close the listener; the child does not serve */
 void hp_http_retire(void);           /* the program's last thread is exiting: stop and join the server */
+int hp_http_running(void);           /* 1 while the server thread runs */
 
 /* ---- leaks.c: the in-use report at exit ---- */
 void hp_leaks_report(void);

@@ -1202,6 +1202,11 @@ void hp_http_retire(void)
 	}
 }
 
+int hp_http_running(void)
+{
+	return hs.running;
+}
+
 /* The child of fork() has no server thread and does not serve: close its
  * copy of the listening socket (or the port would stay bound, unserved,
  * after the parent is gone), if the number still names it: the program

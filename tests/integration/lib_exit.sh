@@ -38,11 +38,16 @@
 #    other handler installed (HEAPPROF_SIGNAL=0), and while HEAPTRACE
 #    prints a line for every growth of the heap (its line lock held by the
 #    interrupted code: the exit line waited for it for ever);
+#  - threads that end without their key destructors, after main's
+#    pthread_exit (tests/progs/rawexit.c): a raw SYS_exit, exit 0, and
+#    seccomp's SECCOMP_RET_KILL_THREAD, death by SIGSYS: the dumper thread
+#    the program's thread started kept the process alive for ever, deaf to
+#    SIGTERM; now it ends within a second or two, with plain's status;
 #  - return from main is covered by every other test.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs exitthread exit_ pexit smallstack acancel altexit exitsig
+need_progs exitthread exit_ pexit smallstack acancel altexit exitsig rawexit
 
 for i in 1 2 3; do
 	mkdir -p "$T/et$i.d"
@@ -180,6 +185,23 @@ for mode in 1-thread 2-threads 2-threads-reset; do
 			ok "$what"
 		else
 			not_ok "$what" "$bad"
+		fi
+	done
+done
+
+for mode in sysexit seccomp; do
+	run "raw.$mode.plain" 20 "$PROGS/rawexit" "$mode"
+	for rate in 524288 1; do
+		tag=raw.$mode.$rate
+		t0=$(date +%s)
+		preload "$tag" 20 HEAPPROF_RATE=$rate "$PROGS/rawexit" "$mode"
+		took=$(($(date +%s) - t0))
+		if [ "$(rc "$tag")" = "$(rc "raw.$mode.plain")" ] && cmp -s "$T/raw.$mode.plain.out" "$T/$tag.out" &&
+			[ "$took" -le 5 ]; then
+			ok "rawexit $mode, rate $rate: ends in ${took} s with plain's status $(rc "$tag") and stdout"
+		else
+			not_ok "rawexit $mode, rate $rate: ends with plain's status and stdout" \
+				"plain exit $(rc "raw.$mode.plain"), took ${took} s" "$(show "$tag")"
 		fi
 	done
 done
