@@ -53,6 +53,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+/* libc's own sigaction, under the name it exports beside `sigaction`,
+ * which is now ours (interpose.c). */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 int hp_dumper_needed;
 
 static struct {
@@ -61,6 +65,7 @@ static struct {
 	uint32_t served;        /* the count the dumper last acted on (its own) */
 	uint32_t done;          /* the count the last signal dump answered (under busy) */
 	int retire;             /* the program's threads are gone: return (hp_dumper_retire) */
+	int sig_ours;           /* our handler was installed at start: sigaction hides it */
 	int running;
 	pthread_t thread;
 	pthread_mutex_t busy;   /* held while a dump is being written */
@@ -289,7 +294,7 @@ static __attribute__((noreturn)) void end_as_program(int status)
 		struct sigaction dfl;
 		memset(&dfl, 0, sizeof dfl);
 		dfl.sa_handler = SIG_DFL;
-		sigaction(sig, &dfl, NULL);
+		__sigaction(sig, &dfl, NULL);
 		sigset_t one;
 		sigemptyset(&one);
 		sigaddset(&one, sig);
@@ -417,6 +422,52 @@ static int note_modules(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+static int install_ours(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	return __sigaction(sig, &sa, NULL);
+}
+
+int hp_dumper_signal_ours(int sig)
+{
+	return __atomic_load_n(&dm.sig_ours, __ATOMIC_ACQUIRE) && sig == hp_cfg.signal;
+}
+
+/* sigaction and signal, for the program (interpose.c), on the dump signal
+ * once our handler was installed at start-up.  The program sees what it
+ * would see without us: the default action where our handler is.  CPython
+ * took the unknown handler for one it cannot restore, and failed to put
+ * SIGUSR2 back as it found it (its test_threadsignals), and a program
+ * that checks for SIG_DFL before installing its own took us for someone
+ * else's.  Any other action replaces ours, as before (the program wins);
+ * SIG_DFL puts ours back, since to the program that is what it was, so a
+ * library that sets a handler for a while and restores the old one leaves
+ * the dumps working. */
+int hp_dumper_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!hp_dumper_signal_ours(sig))
+		return __sigaction(sig, act, old);
+	struct sigaction cur;
+	if (__sigaction(sig, NULL, &cur) != 0)
+		return -1;
+	int ours = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal;
+	if (act && (act->sa_handler == SIG_DFL ? !ours && install_ours(sig) != 0 : __sigaction(sig, act, NULL) != 0))
+		return -1;
+	if (old) {
+		if (ours) {
+			memset(old, 0, sizeof *old);
+			old->sa_handler = SIG_DFL;
+		} else {
+			*old = cur;
+		}
+	}
+	return 0;
+}
+
 void hp_dumper_start(void)
 {
 	if (!hp_cfg.rate || (!hp_cfg.signal && !needs_thread_now() && !(hp_cfg.trace && hp_cfg.trace_interval)))
@@ -428,14 +479,11 @@ void hp_dumper_start(void)
 	dl_iterate_phdr(note_modules, NULL);
 	hp_stack_libc_text(&dm.libc_lo, &dm.libc_hi);
 	if (hp_cfg.signal) {
-		struct sigaction sa, old;
-		if (sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+		struct sigaction old;
+		if (__sigaction(hp_cfg.signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
 		    !(old.sa_flags & SA_SIGINFO)) {
-			memset(&sa, 0, sizeof sa);
-			sa.sa_sigaction = on_signal;
-			sa.sa_flags = SA_RESTART | SA_SIGINFO;
-			sigemptyset(&sa.sa_mask);
-			sigaction(hp_cfg.signal, &sa, NULL);
+			if (install_ours(hp_cfg.signal) == 0)
+				__atomic_store_n(&dm.sig_ours, 1, __ATOMIC_RELEASE);
 		} else if (hp_cfg.signal_set) {
 			/* Said only when the user chose the signal: started with
 			 * SIGUSR2 ignored (a supervisor's, perf's), a program

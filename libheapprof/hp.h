@@ -480,6 +480,10 @@ void hp_http_start(void);            /* init, after hp_dumper_start; guard set *
 void hp_http_atfork_child(void);     /* fork child: close the listener; the child does not serve */
 void hp_http_retire(void);           /* the program's last thread is exiting: stop and join the server */
 int hp_http_running(void);           /* 1 while the server thread runs */
+/* The program's sigaction: our dump handler shows as SIG_DFL (dumper.c). */
+struct sigaction;
+int hp_dumper_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int hp_dumper_signal_ours(int sig);  /* our dump handler is sig's action now */
 
 /* ---- leaks.c: the in-use report at exit ---- */
 void hp_leaks_report(void);

@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -400,6 +401,34 @@ HP_EXPORT int unshare(int flags)
 HP_EXPORT int setns(int fd, int type)
 {
 	return hp_dumper_single(call_setns, fd, type);
+}
+
+/* Nor are these: where our dump handler is installed the program is told
+ * the signal has its default action (dumper.c, hp_dumper_sigaction).
+ * signal() is glibc's own code under another of its names, bsd_signal,
+ * for every other signal; for ours, the same BSD semantics through our
+ * sigaction.  (sysv_signal, sigset and raw rt_sigaction calls still see
+ * our handler.) */
+extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
+
+HP_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return hp_dumper_sigaction(sig, act, old);
+}
+
+HP_EXPORT __sighandler_t signal(int sig, __sighandler_t h)
+{
+	if (!hp_dumper_signal_ours(sig))
+		return bsd_signal(sig, h);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = h;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig);
+	sa.sa_flags = SA_RESTART;
+	if (hp_dumper_sigaction(sig, &sa, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
 }
 
 int hp_real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)

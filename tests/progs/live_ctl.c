@@ -17,7 +17,10 @@
  *   chain SIG    install a handler for signal SIG that counts the signal
  *                and then calls the handler it replaced the way many
  *                programs do, as old.sa_handler(sig), even when that one was
- *                installed with SA_SIGINFO -> "chain SIG"
+ *                installed with SA_SIGINFO -> "chain SIG".  The old handler
+ *                is read with the raw rt_sigaction system call, as runtimes
+ *                that chain signals do (libc's sigaction shows heapprof's
+ *                handler as SIG_DFL, tests/progs/sigquery.c)
  *   count        -> "caught N": signals the program's own handler has seen
  *   pid          -> "pid PID"
  *   threads      -> "threads N": the process's threads (/proc/self/task,
@@ -185,7 +188,10 @@ static void on_chained_signal(int sig)
 
 static void chain_handler(int sig)
 {
-	install(sig, on_chained_signal, &chained);
+	struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask; } k;
+	if (syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof k.mask) == 0)
+		chained.sa_handler = k.handler;
+	install(sig, on_chained_signal, NULL);
 	say("chain %ld\n", sig);
 }
 
