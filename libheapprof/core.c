@@ -133,7 +133,8 @@ int hp_lock_within(hp_lock_t *l, int64_t ns)
 	hp_self.held++;
 	if (!__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE) || lock_wait_until(l, hp_mono_ns() + ns))
 		return 1;
-	hp_self.held--;
+	if (!--hp_self.held && HP_UNLIKELY(hp_self.deferred != NULL))
+		hp_free_deferred();     /* frees a handler made while we waited */
 	return 0;
 }
 
@@ -424,17 +425,24 @@ static void reattach(const void *p, uint32_t b)
  * locks (it interrupted a free, a sample or a dump): the block's shard lock
  * may be that one, so its live-table entry cannot be touched now.  The
  * block waits, still allocated, until the thread holds none of them
- * (hp_unlock, deferred.c); a handler that frees more than HP_DEFER_MAX of them there
- * leaks the rest rather than hang, and counts them as dropped.  Returns 1
- * when the block is taken care of. */
+ * (hp_unlock, deferred.c), linked into its list through its first word.
+ * (Until session 13 the list held 8, and the rest leaked, still counted
+ * in use: a 50 us timer overflows it while a sample makes a new bucket.)
+ * Returns 1 when the block is taken care of. */
 static int free_later(struct hp_thread *t, void *p)
 {
 	if (!hp_livetab_probe(p))
 		return 0;       /* not sampled: no lock to take */
-	if (t->ndeferred < HP_DEFER_MAX)
-		t->deferred[t->ndeferred++] = p;
-	else
+	if (hp_usable_size_to_free(p) < sizeof(void *)) {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
+		return 1;       /* no room for the link: leaked rather than hang */
+	}
+	/* A compare-and-swap, one instruction: a handler of another signal
+	 * that lands in this one and pushes too makes it go round again. */
+	void *head = __atomic_load_n(&t->deferred, __ATOMIC_RELAXED);
+	do
+		memcpy(p, &head, sizeof head);
+	while (!__atomic_compare_exchange_n(&t->deferred, &head, p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	return 1;
 }
 

@@ -105,8 +105,8 @@ typedef struct { int v; } hp_lock_t;
 void hp_lock_wait(hp_lock_t *l) HP_COLD;
 int hp_lock_within(hp_lock_t *l, int64_t ns) HP_COLD;  /* 1: taken; 0: not in about ns (dumps only) */
 /* Frees of sampled blocks that a signal handler made while its thread held
- * one of our locks (core.c, hp_free_slow): waiting, at most this many. */
-#define HP_DEFER_MAX 8
+ * one of our locks (core.c, free_later) wait in a list linked through the
+ * blocks themselves; the thread's last unlock frees them. */
 void hp_free_deferred(void) HP_COLD;
 
 struct hp_thread {
@@ -128,8 +128,9 @@ struct hp_thread {
 				 * counted in held, which would make its frees wait (deferred.c) */
 	int on_exitheap;        /* exit work after exit() from a signal handler: allocations come
 				 * from exitheap.c, never from the real allocator */
-	int ndeferred;          /* frees waiting until this thread holds none of our locks */
-	void *deferred[HP_DEFER_MAX];
+	void *deferred;         /* frees waiting until this thread holds none of our locks: a
+				 * list through the blocks' first words, pushed and taken whole
+				 * with atomic instructions, which a signal cannot split */
 	/* exact totals (HEAPTRACE), not yet folded into the globals */
 	int64_t t_allocs, t_frees, t_alloc_bytes, t_free_bytes;
 };
@@ -146,7 +147,7 @@ static inline __attribute__((always_inline)) void hp_lock(hp_lock_t *l)
 static inline void hp_unlock(hp_lock_t *l)
 {
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
-	if (!--hp_self.held && HP_UNLIKELY(hp_self.ndeferred))
+	if (!--hp_self.held && HP_UNLIKELY(hp_self.deferred != NULL))
 		hp_free_deferred();
 }
 /* The same count for every pthread mutex of ours. */
@@ -158,7 +159,7 @@ static inline void hp_mutex_lock(pthread_mutex_t *m)
 static inline void hp_mutex_unlock(pthread_mutex_t *m)
 {
 	pthread_mutex_unlock(m);
-	if (!--hp_self.held && HP_UNLIKELY(hp_self.ndeferred))
+	if (!--hp_self.held && HP_UNLIKELY(hp_self.deferred != NULL))
 		hp_free_deferred();
 }
 

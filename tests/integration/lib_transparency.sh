@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib_common.sh"
 
 # program, arguments, expected exit code of the plain run
-CASES="known::0 edge::0 threads::0 forkmt::0 dl::0 cxx::0 exitthread::42 exit_::3 deep::0 rate:16:0 cancel::0 fds::0 pristine::0 pexit::0 altstack::0 getattr::0 clonemt::0 idlethreads::0 unshare::0 sigmalloc::0 sigquery::0"
+CASES="known::0 edge::0 threads::0 forkmt::0 dl::0 cxx::0 exitthread::42 exit_::3 deep::0 rate:16:0 cancel::0 fds::0 pristine::0 pexit::0 altstack::0 getattr::0 clonemt::0 idlethreads::0 unshare::0 sigmalloc::0 sigquery::0 sigfree::0"
 
 need_lib
 for c in $CASES; do
@@ -53,3 +53,16 @@ for c in $CASES; do
 		fi
 	done
 done
+
+# sigfree: the blocks its handler freed while the thread held our locks
+# waited and were freed after, once each: at rate 1 none of them is left in
+# use, in pprof's reading of the exit profile.
+preload sfexact 60 HEAPPROF_RATE=1 HEAPPROF_OUT="$T/prof/sigfree.pb.gz" "$PROGS/sigfree"
+left=$(go tool pprof -top -sample_index=inuse_objects "$T/prof/sigfree.pb.gz" 2>/dev/null |
+	awk '$NF == "pool_alloc" || $NF == "back_alloc" { n += $1 } END { print n + 0 }')
+if [ "$(rc sfexact)" = 0 ] && [ -f "$T/prof/sigfree.pb.gz" ] && [ "$left" = 0 ]; then
+	ok "sigfree at rate 1: the handler's waiting frees all done, none of its blocks in use at exit"
+else
+	not_ok "sigfree at rate 1: the handler's waiting frees all done, none of its blocks in use at exit" \
+		"pool_alloc/back_alloc objects in use: $left" "$(show sfexact)"
+fi
