@@ -523,6 +523,7 @@ void hp_dumper_atfork_child(void)
 	hp_dump_atfork_child();
 	dm.running = 0;
 	dm.starting = 0;
+	dm.pausing = 0;         /* a fork during hp_dumper_single's join: the child has no thread to join */
 	/* glibc leaves __libc_single_threaded false in the child of a
 	 * multi-threaded parent; the child has one thread all the same. */
 	dm.alone = 1;
@@ -625,8 +626,18 @@ static int pause_thread(void)
 int hp_dumper_single(int (*call)(int, int), int a, int b)
 {
 	int r = call(a, b);
-	if (r == 0 || errno != EINVAL || hp_self.guard || !pause_thread())
+	if (r == 0 || errno != EINVAL || hp_self.guard)
 		return r;
+	/* unshare and setns are no cancellation points; the join and the
+	 * sleeps below are, and a cancel there left the dumper stopped for
+	 * good (dm.pausing held) */
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	if (!pause_thread()) {
+		pthread_setcancelstate(cs, NULL);
+		errno = EINVAL;
+		return r;
+	}
 	/* The kernel takes a thread out of its group a moment after the
 	 * join has returned: a few more tries, 10 ms in all. */
 	for (int i = 0; i < 100; i++) {
@@ -645,6 +656,7 @@ int hp_dumper_single(int (*call)(int, int), int a, int b)
 		start_thread();
 		hp_guard_leave(g);
 	}
+	pthread_setcancelstate(cs, NULL);
 	errno = e;
 	return r;
 }

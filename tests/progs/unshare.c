@@ -13,7 +13,11 @@
  * the process's own mount namespace; unshare(CLONE_NEWUSER); then, with a
  * second thread alive, unshare(CLONE_NEWUSER) again, which must fail with
  * EINVAL as it does without the profiler; then one more thread, which
- * allocates.  Each result is printed ("ok" or the error), so a machine
+ * allocates; last, a thread with a cancel pending calls unshare, which
+ * fails (main is there) and, not being a cancellation point, returns: the
+ * profiler's wrapper, which joins its thread and sleeps on the way, is
+ * no cancellation point either (a cancel there once stopped the dumper
+ * for good).  Each result is printed ("ok" or the error), so a machine
  * that forbids user namespaces prints its own error, the same with and
  * without the profiler.
  *
@@ -50,6 +54,16 @@ static void say(const char *what, int r)
 	printf("%s: %s\n", what, r == 0 ? "ok" : strerror(errno));
 }
 
+static void *cancelled(void *arg)
+{
+	pthread_cancel(pthread_self());
+	int r = unshare(CLONE_NEWUSER);
+	say("unshare(CLONE_NEWUSER), cancel pending, main alive", r);
+	fflush(stdout);
+	pthread_testcancel();
+	return arg;
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -73,5 +87,10 @@ int main(void)
 	pthread_create(&t, NULL, work, NULL);
 	pthread_join(t, NULL);
 	say("threads after", 0);
+
+	void *ret;
+	pthread_create(&t, NULL, cancelled, NULL);
+	pthread_join(t, &ret);
+	say(ret == PTHREAD_CANCELED ? "cancelled after it, not in it" : "not cancelled", 0);
 	return 0;
 }
