@@ -82,4 +82,13 @@ same=no
 check "sigmalloc (a handler that allocates) under HEAPTRACE=1: same stdout and exit code as plain" [ $same = yes ]
 check "... and a single-threaded program's trace says 1 thread" grep -q ' 1 threads' "$T/smtrace.err"
 
+# A handler that frees and allocates 20 000 times a second (sigfree.c)
+# while the program allocates: its counts land in the middle of the
+# thread's own.  As a load, add and store, the handler's update was lost:
+# 0.8 MB "in use" at exit after everything was freed.  Now 0.0.
+need_progs sigfree
+preload sftrace 60 HEAPTRACE=1 "$PROGS/sigfree"
+check "sigfree under HEAPTRACE=1: the exit line has 0.0 MB in use, all freed ($(grep -o '[0-9.]*->[0-9.]* MB inuse' "$T/sftrace.err" | tail -n 1))" \
+	grep -q -- '->0\.0 MB inuse.*(exit)$' "$T/sftrace.err"
+
 exit $FAILED
