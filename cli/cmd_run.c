@@ -264,7 +264,9 @@ int cmd_run(int argc, char **argv)
 		any = 1;
 	}
 	free(names);
-	if (!any)
+	if (!any && rate && !strcmp(rate, "0"))
+		cli_err("no profile was written: --rate 0 turns profiling off");
+	else if (!any)
 		cli_err("no profile was written (did '%s' exit normally? is HEAPPROF_RATE=0?)", cmd[0]);
 	goto out;
 nomem:

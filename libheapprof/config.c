@@ -46,7 +46,7 @@ static const struct opt {
 	{ "HEAPTRACE_INTERVAL", U64, &hp_cfg.trace_interval, 0, HP_ENV_SECONDS_MAX },
 	{ "HEAPPROF_STATS", BOOL, &hp_cfg.stats, 0, 1 },
 	{ "HEAPPROF_LEAKS", BOOL, &hp_cfg.leaks, 0, 1 },
-	{ "HEAPPROF_LEAKS_TOP", INT, &hp_cfg.leaks_top, 1, 1000000 },
+	{ "HEAPPROF_LEAKS_TOP", INT, &hp_cfg.leaks_top, 0, 1000000 },  /* 0: all, as leaks -n 0 */
 	{ "HEAPPROF_SIGNAL", SIG, &hp_cfg.signal, 0, 0 },
 	{ "HEAPPROF_INTERVAL", U64, &hp_cfg.interval, 0, HP_ENV_SECONDS_MAX },
 	{ "HEAPPROF_PEAK", BOOL, &hp_cfg.peak, 0, 1 },

@@ -37,6 +37,7 @@ static inline int hp_env_u64(const char *s, uint64_t *out)
 	case 'k': case 'K': shift = 10; p++; break;
 	case 'm': case 'M': shift = 20; p++; break;
 	case 'g': case 'G': shift = 30; p++; break;
+	case 't': case 'T': shift = 40; p++; break;
 	}
 	if (*p || (shift && v > (UINT64_MAX >> shift)))
 		return -1;

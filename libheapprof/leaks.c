@@ -206,7 +206,7 @@ void hp_leaks_report(void)
 		out(&buf, &len, &cap, "heapprof: sampled at HEAPPROF_RATE=%llu bytes; run with HEAPPROF_RATE=1 for exact counts\n",
 		    (unsigned long long)hp_cfg.rate);
 	out(&buf, &len, &cap, "heapprof: in use at exit is not reachability: blocks still held through globals are listed too\n");
-	long top = m < hp_cfg.leaks_top ? m : hp_cfg.leaks_top;
+	long top = hp_cfg.leaks_top == 0 || m < hp_cfg.leaks_top ? m : hp_cfg.leaks_top;
 	for (long i = 0; i < top; i++) {
 		out(&buf, &len, &cap, "#%ld %.0f bytes in %.0f object%s\n", i + 1, v[i].bytes, v[i].objects,
 		    v[i].objects == 1 ? "" : "s");

@@ -123,6 +123,11 @@ if [ "$(rc k)" = 0 ] && cmp -s "$T/k.out" "$T/known.plain" && pprof -raw "$T/r/k
 else
 	not_ok "run with the library: same stdout and status, a profile pprof reads" "$(show k)"
 fi
+run k0 60 "$HP" run -o "$T/r/zero.pb.gz" --rate 0 -- "$KNOWN"
+check "$([ "$(rc k0)" = 0 ] && grep -qx "heapprof: no profile was written: --rate 0 turns profiling off" "$T/k0.err"; echo $?)" \
+	"run --rate 0: says --rate 0 turned profiling off, not asks whether it did" "$(show k0)"
+run k1t 60 "$HP" run -o "$T/r/t.pb.gz" --rate 1T -- "$KNOWN"
+check "$([ "$(rc k1t)" = 0 ] && [ -f "$T/r/t.pb.gz" ]; echo $?)" "run --rate 1T: the largest rate its message names is taken" "$(show k1t)"
 # bash, not sh: dash leaves through _exit(), which runs no exit handlers,
 # so it never writes a profile at exit.
 run k3 60 "$HP" run -o "$T/r/e.pb.gz" -- bash -c 'exit 3'

@@ -39,6 +39,16 @@ echo "# HEAPPROF_RATE=1 HEAPPROF_LEAKS_TOP=2, 3 extra leaking stacks:"
 preload top 60 HEAPPROF_LEAKS=1 HEAPPROF_RATE=1 HEAPPROF_LEAKS_TOP=2 "$PROGS/trace_leaks" 3
 $TC leaks "$T/top.err" "$SRCF" 2 3 || FAILED=1
 
+# HEAPPROF_LEAKS_TOP=0 lists every stack, as heapprof leaks -n 0 does.
+preload all 60 HEAPPROF_LEAKS=1 HEAPPROF_RATE=1 HEAPPROF_LEAKS_TOP=0 "$PROGS/trace_leaks" 3
+nent=$(grep -c '^#[0-9]* ' "$T/all.err")
+nstk=$(sed -n 's/^heapprof: leak report: .* from \([0-9]*\) stacks .*/\1/p' "$T/all.err")
+if [ -n "$nstk" ] && [ "$nent" = "$nstk" ] && ! grep -q 'ignoring bad value' "$T/all.err" && ! grep -q '\.\.\. and' "$T/all.err"; then
+	ok "HEAPPROF_LEAKS_TOP=0: all $nstk stacks listed, no warning"
+else
+	not_ok "HEAPPROF_LEAKS_TOP=0: all stacks listed, no warning" "entries $nent, stacks $nstk" "$(show all)"
+fi
+
 preload est 60 HEAPPROF_LEAKS=1 "$PROGS/trace_leaks"
 if grep -q '^heapprof: leak report: [0-9]* bytes in [0-9]* objects from [0-9]* stacks in use at exit (estimated from samples)$' "$T/est.err" &&
 	grep -q '^heapprof: sampled at HEAPPROF_RATE=524288 bytes; run with HEAPPROF_RATE=1 for exact counts$' "$T/est.err"; then
