@@ -1009,10 +1009,11 @@ int pprof_read_file(const char *path, struct pprof_profile *prof, char *err, siz
 			 "(convert it with 'go tool pprof -proto')", path);
 		break;
 	case PPROF_EWIRE:
-		/* Plain bytes that are not even protobuf: most likely not a
-		 * profile at all.  Inside gzip, say what is wrong. */
+		/* Plain bytes that are not even protobuf: not a profile at
+		 * all, or one cut short (a field running past the end looks
+		 * the same).  Inside gzip, say what is wrong. */
 		if (!prof->compressed)
-			snprintf(err, errlen, "'%s' is not a profile (random bytes?)", path);
+			snprintf(err, errlen, "'%s' is not a profile (random bytes, or a profile cut short?)", path);
 		else
 			snprintf(err, errlen, "'%s' is not a valid profile: %s", path, detail);
 		break;

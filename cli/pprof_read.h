@@ -126,7 +126,7 @@ int pprof_parse(const void *buf, size_t len, size_t max_size, struct pprof_profi
 /*
  * Reads and parses the file at path.  On failure err holds a complete line
  * naming the file, such as "cannot read 'x.pb.gz': truncated gzip stream" or
- * "'x' is not a profile (random bytes?)", ready to print after "heapprof: ".
+ * "'x' is not a profile (random bytes, or a profile cut short?)", ready to print after "heapprof: ".
  * Returns as pprof_parse.
  */
 int pprof_read_file(const char *path, struct pprof_profile *prof, char *err, size_t errlen);

@@ -11,6 +11,9 @@ go_profiles
 # of another kind (CPU), and a gzip of random bytes.
 : >"$T/empty.pb.gz"
 head -c 700 "$T/after.pb.gz" >"$T/trunc.pb.gz"
+# an uncompressed profile.proto cut in half
+gzip -dc "$T/after.pb.gz" >"$T/plain.pb"
+head -c "$(($(wc -c <"$T/plain.pb") / 2))" "$T/plain.pb" >"$T/plaintrunc.pb"
 head -c 6000 "$HP" | tail -c 4000 >"$T/random.bin"
 gzip -c "$T/random.bin" >"$T/randomgz.pb.gz"
 printf 'heap profile: 1: 2 [3: 4] @ heap/1048576\n' >"$T/legacy.txt"
@@ -39,7 +42,8 @@ expect() {
 expect "missing file" "$T/missing.pb.gz" 1 "cannot open '$T/missing.pb.gz': No such file or directory"
 expect "empty file" "$T/empty.pb.gz" 1 "'$T/empty.pb.gz' is empty"
 expect "truncated gzip" "$T/trunc.pb.gz" 1 "cannot read '$T/trunc.pb.gz': truncated gzip stream"
-expect "random bytes" "$T/random.bin" 1 "'$T/random.bin' is not a profile (random bytes?)"
+expect "plain profile.proto cut in half" "$T/plaintrunc.pb" 1 "'$T/plaintrunc.pb' is not a profile (random bytes, or a profile cut short?)"
+expect "random bytes" "$T/random.bin" 1 "'$T/random.bin' is not a profile (random bytes, or a profile cut short?)"
 expect "gzipped random bytes" "$T/randomgz.pb.gz" 1 "'$T/randomgz.pb.gz' is not a valid profile"
 expect "a directory" "$T/dir.pb.gz" 1 "cannot read '$T/dir.pb.gz': Is a directory"
 expect "legacy text profile" "$T/legacy.txt" 1 "is a legacy text profile"
