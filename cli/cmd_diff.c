@@ -53,6 +53,8 @@ int cmd_diff(int argc, char **argv)
 	if (argc - optind != 2)
 		return cli_usage(argv[0], "diff needs two profile files, BASE and NEW");
 	const char *bpath = argv[optind], *npath = argv[optind + 1];
+	if (!strcmp(bpath, "-") && !strcmp(npath, "-"))
+		return cli_usage(argv[0], "only one of BASE and NEW can be '-': stdin is read once");
 
 	struct pprof_profile bp = { 0 }, np = { 0 };
 	struct fnodeset bf = { 0 }, nf = { 0 };

@@ -112,6 +112,7 @@ usage "value for a flag" top --exact=1 "$T/after.pb.gz"
 usage "no file" top
 usage "two files" folded "$T/after.pb.gz" "$T/before.pb.gz"
 usage "diff with one file" diff "$T/after.pb.gz"
+usage "diff - - (stdin is read once)" diff - -
 usage "run without a command" run
 usage "run with a bad rate" run --rate -5 -- true
 usage "leaks -- without a command" leaks --
