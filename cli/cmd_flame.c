@@ -175,6 +175,17 @@ int cmd_flame(int argc, char **argv)
 		fs[i] = (struct flame_stack){ s.v[i].frames, s.v[i].nframes, (double)s.v[i].value,
 					      (double)s.v[i].base };
 
+	/* Widths are the positive values; a pprof -diff_base profile whose
+	 * changes are all negative draws nothing, and says why. */
+	int negative = 0, positive = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		negative |= s.v[i].value < 0;
+		positive |= s.v[i].value > 0;
+	}
+	if (negative && !positive && !basepath)
+		cli_err("warning: '%s' has only negative values (a pprof -diff_base profile?): the graph is empty; "
+			"flame --base BASE FILE draws a change", path);
+
 	char sub[1200], d1[512], d2[512];
 	describe(d1, sizeof d1, path, &p);
 	if (basepath) {

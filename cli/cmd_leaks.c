@@ -175,6 +175,12 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 	fprintf(out, "%s in %lld objects in use from %zu stacks%s%s%s%s\n", cli_fmt(a, sizeof a, tb, "bytes", 0, 0),
 		(long long)to, ng, label ? " in '" : "", label ? label : "", label ? "'" : "", how);
 	cli_print_losses(out, p);
+	for (size_t i = 0; i < n; i++)
+		if (p->sample[idx[i]].value[bi] < 0) {
+			fprintf(out, "Negative values: a pprof -diff_base profile? What it holds is the change in use, "
+				"not memory still held\n");
+			break;
+		}
 	size_t shown = top == 0 || (size_t)top > ng ? ng : (size_t)top;
 	for (size_t i = 0; i < shown; i++) {
 		const struct pprof_sample *s = &p->sample[g[i].first];

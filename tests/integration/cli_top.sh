@@ -186,4 +186,14 @@ theirpct=$(pprof -top -sample_index=inuse_space "$T/diffn.pb.gz" | pct)
 check "$([ -n "$ourpct" ] && [ "$ourpct" = "$theirpct" ]; echo $?)" \
 	"a pprof -diff_base profile that shrank: percentages without their sign, as pprof ($ourpct)" \
 	"ours $ourpct, pprof $theirpct"
+# A -diff_base profile with only negative changes: leaks says its values
+# are changes, flame says why its graph is empty (exit 0, a graph written).
+pprof -proto -tagfocus=bytes=999999999999 "$T/after.pb.gz" >"$T/none.pb.gz" 2>/dev/null
+pprof -proto -diff_base="$T/after.pb.gz" "$T/none.pb.gz" >"$T/neg.pb.gz" 2>/dev/null
+"$HP" leaks -n 1 "$T/neg.pb.gz" >"$T/neg.leaks" 2>&1
+"$HP" flame -o "$T/neg.svg" "$T/neg.pb.gz" >"$T/neg.out" 2>"$T/neg.err"
+frc=$?
+check "$(grep -q '^Negative values: a pprof -diff_base profile?' "$T/neg.leaks" && [ "$frc" = 0 ] && [ -s "$T/neg.svg" ] &&
+	grep -q "has only negative values (a pprof -diff_base profile?)" "$T/neg.err"; echo $?)" \
+	"a -diff_base profile of only losses: leaks and flame say what they show" "$(head -3 "$T/neg.leaks")" "$(cat "$T/neg.err")"
 finish
