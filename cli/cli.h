@@ -104,6 +104,9 @@ const char *cli_how(const struct pprof_profile *p, char *buf, size_t len, int sa
 /* Prints a line to f about samples lost (cli_losses), if any. */
 void cli_print_losses(FILE *f, const struct pprof_profile *p);
 
+/* Where temporary files go: TMPDIR when it names a directory we can
+ * write in, else /tmp, as most tools fall back. */
+const char *cli_tmpdir(void);
 /* Copies file src to dst (as cli_out_open), or to stdout for "-".
  * 0 or -1 (printed). */
 int cli_copy_file(const char *src, const char *dst);

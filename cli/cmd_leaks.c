@@ -222,15 +222,10 @@ static int leaks_run(char **cmd, long long top)
 	char *lib = launch_find_library();
 	if (!lib)
 		return EXIT_FAIL;
-	const char *tmpdir = getenv("TMPDIR");
 	char dir[4096], *env[3] = { 0 };
-	snprintf(dir, sizeof dir, "%s/heapprof-leaks.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (!mkdtemp(dir) && tmpdir && *tmpdir) {
-		/* as most tools do, an unusable TMPDIR falls back to /tmp */
-		snprintf(dir, sizeof dir, "/tmp/heapprof-leaks.XXXXXX");
-		mkdtemp(dir);
-	}
-	if (access(dir, W_OK) != 0) {
+	/* mkdtemp's template: the six X's are replaced by it */
+	snprintf(dir, sizeof dir, "%s/heapprof-leaks.XXXXXX", cli_tmpdir());
+	if (!mkdtemp(dir)) {
 		cli_err("cannot create a temporary directory '%s': %s", dir, strerror(errno));
 		free(lib);
 		return EXIT_FAIL;

@@ -149,11 +149,7 @@ int cmd_run(int argc, char **argv)
 		/* stdout, /dev/null, a FIFO, a link: the files are made in
 		 * TMPDIR, where they can be (not in /dev), and the program's
 		 * is copied through at the end */
-		const char *tmpdir = getenv("TMPDIR");
-		struct stat tst;
-		if (!tmpdir || !*tmpdir || stat(tmpdir, &tst) != 0 || !S_ISDIR(tst.st_mode))
-			tmpdir = "/tmp";
-		if (asprintf(&pat, "%s/heapprof-run.%%p.pb.gz", tmpdir) < 0)
+		if (asprintf(&pat, "%s/heapprof-run.%%p.pb.gz", cli_tmpdir()) < 0)
 			pat = NULL;
 		if (!pat || !(final = strdup(out)))
 			goto nomem;

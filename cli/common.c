@@ -536,3 +536,12 @@ void cli_print_losses(FILE *f, const struct pprof_profile *p)
 		fprintf(f, "Overflow: %llu samples past HEAPPROF_MAX_STACKS, counted under one stack, "
 			"hp_stacktab_overflow_frame\n", overflow);
 }
+
+const char *cli_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct stat st;
+	if (t && *t && stat(t, &st) == 0 && S_ISDIR(st.st_mode) && access(t, W_OK | X_OK) == 0)
+		return t;
+	return "/tmp";
+}
