@@ -197,43 +197,20 @@ void hp_warn_init(void)
 	}
 }
 
-int hp_stderr_ours(void)
+static int stderr_ours(int fd)
 {
 	struct stat st;
 	if (warn.fd2 == 0)
 		return 1;       /* before init: the program has run no code yet */
-	return warn.fd2 > 0 && fstat(2, &st) == 0 && st.st_dev == warn.dev && st.st_ino == warn.ino;
+	return warn.fd2 > 0 && fstat(fd, &st) == 0 && st.st_dev == warn.dev && st.st_ino == warn.ino;
 }
 
-/* Near the top of the program's first 1024 descriptors, out of the
- * numbers its open() hands out first.  Taken lowest, a profile's output
- * file or an ELF file libdw reads was fd 3: a program that closed every
- * descriptor above 2 (close_range) while a dump ran and then opened a file
- * of its own got fd 3 for it, and the dump wrote into that file and closed
- * it under the program.  Not above 1024 - 32: the kernel's fd table grows
- * to the highest number, and fork copies it (a limit of 1048576, common in
- * containers, made that 8 MiB a process).  errno is kept. */
-int hp_fd_high(int fd)
+int hp_write_stderr(const void *buf, size_t n, int warning)
 {
-	struct rlimit rl;
-	int e = errno;
-	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
-		return fd;
-	rlim_t top = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - 32));
-	if (hi < 0)
-		hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (hi >= 0) {
-		close(fd);
-		fd = hi;
-	}
-	errno = e;
-	return fd;
-}
-
-int hp_open_high(const char *path, int flags, unsigned mode)
-{
-	return hp_fd_high(open(path, flags, mode));
+	int fd = hp_fdtab_program(2);
+	int r = fd < 0 ? -EBADF : warning && !stderr_ours(fd) ? -EBUSY : hp_write_all(fd, buf, n);
+	hp_fdtab_release(fd, 2);
+	return r;
 }
 
 void hp_warn2(const char *msg, const char *subject)
@@ -264,8 +241,7 @@ void hp_warn3(const char *msg, const char *subject, const char *why)
 		memcpy(buf + len, parts[i], l);
 		len += l;
 	}
-	if (hp_stderr_ours())
-		hp_write_all(2, buf, len);
+	hp_write_stderr(buf, len, 1);
 out:
 	errno = e;
 }

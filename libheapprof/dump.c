@@ -116,9 +116,12 @@ int hp_dump_build(struct hp_buf *out, int alloc_default)
  * when the program's stdout is redirected to a file. */
 static int is_own_stream(const struct stat *st)
 {
-	for (int fd = 0; fd <= 2; fd++) {
+	for (int n = 0; n <= 2; n++) {
 		struct stat o;
-		if (fstat(fd, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+		int fd = hp_fdtab_program(n);
+		int same = fd >= 0 && fstat(fd, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+		hp_fdtab_release(fd, n);
+		if (same)
 			return 1;
 	}
 	return 0;

@@ -83,12 +83,25 @@ int hp_write_all(int fd, const void *buf, size_t n);  /* 0 or -errno; raises no 
 /* Warnings go to fd 2 only while it is the file it was at start
  * (hp_warn_init, first thing at init): see config.c. */
 void hp_warn_init(void);
-int hp_stderr_ours(void);
+/* buf to the program's fd 2, from any thread (hp_fdtab_program); a warning
+ * only while fd 2 is still the file it was at start.  0 or -errno. */
+int hp_write_stderr(const void *buf, size_t n, int warning);
 /* Writes "heapprof: <msg>\n" to stderr with one write(2); keeps errno.  At most
  * one warning per distinct msg pointer is printed. */
 void hp_warn(const char *msg);
 void hp_warn2(const char *msg, const char *subject); /* "heapprof: msg 'subject'" */
 void hp_warn3(const char *msg, const char *subject, const char *why); /* "...'subject': why" */
+
+/* ---- fdtab.c: the profiler's descriptors, out of the program's way ---- */
+/* At the start of a thread of ours: move it to a descriptor table of its
+ * own, empty but for descriptor keep (-1: none); 1 if it has one. */
+int hp_fdtab_unshare(int keep);
+/* The program's descriptor n, usable on this thread: n itself in the
+ * program's table, else a copy (pidfd_getfd), or -1.  Give it back with
+ * hp_fdtab_release(fd, n), which closes a copy. */
+int hp_fdtab_program(int n);
+void hp_fdtab_release(int fd, int n);
+/* hp_fd_high and hp_open_high: profile.h */
 
 /* ---- core.c: per-thread state, the locks, init, fork, exit ---- */
 

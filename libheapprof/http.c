@@ -23,12 +23,18 @@
  * on this thread.  When the slots are full, a new connection evicts the
  * oldest one that has not finished sending its request.
  *
- * The thread is detached and never waited for: at exit an atexit hook only
- * raises a flag so no new profile is started; the dump code takes the table
- * locks just to copy counters, so an in-progress response cannot hold up the exit
- * hook.  A forked child has no server thread and does not serve: it closes
- * its copy of the listening socket (connection sockets are half-closed by
- * the parent with shutdown(2), so a copy left in the child delays nothing).
+ * At exit an atexit hook only raises a flag so no new profile is started;
+ * the dump code takes the table locks just to copy counters, so an
+ * in-progress response cannot hold up the exit hook.  The thread is joined
+ * only when the program's last thread ends without exit() (hp_http_retire).
+ * A forked child has no server thread and does not serve: it closes its
+ * copy of the listening socket (connection sockets are half-closed by the
+ * parent with shutdown(2), so a copy left in the child delays nothing).
+ *
+ * The thread keeps its descriptors in a table of its own (fdtab.c), the
+ * listening socket with them: hp_http_start waits until it has moved, so a
+ * program that closes every descriptor first thing cannot take the socket
+ * from it before then.
  */
 #include "hp.h"
 
@@ -44,7 +50,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define HTTP_MAX_CONNS          16
@@ -55,6 +63,7 @@
 #define HTTP_WRITE_MAX_NS       60000000000LL   /* and be sent within */
 #define HTTP_DRAIN_NS           1000000000LL    /* lingering close after the response */
 #define HTTP_ACCEPT_PAUSE_NS    100000000LL     /* after EMFILE and the like */
+#define HTTP_STOP_LOOK_NS       1000000000LL    /* hs.stopping looked at, at least */
 #define HTTP_MAX_SECONDS        300             /* longest ?seconds= window */
 
 enum http_state { C_FREE, C_READ, C_WAIT, C_WRITE, C_DRAIN };
@@ -85,6 +94,7 @@ static struct {
 	int lfd;                /* listening socket; set once before the thread starts */
 	int running;            /* the thread was started (in this process) */
 	int stopping;           /* exiting, or the socket is gone: no more work (atomic) */
+	uint32_t moved;         /* the thread is in its own fd table, or never will be (futex) */
 	pthread_t thread;       /* the server, joinable (hp_http_retire) */
 	int64_t accept_pause;   /* don't poll the listener before this (mono ns) */
 	struct sockaddr_storage bound;  /* what getsockname(lfd) must keep saying */
@@ -109,8 +119,7 @@ static void http_say(const char *fmt, ...)
 	if (n > (int)sizeof buf - 2)
 		n = (int)sizeof buf - 2;
 	buf[n++] = '\n';
-	if (hp_stderr_ours())
-		hp_write_all(2, buf, (size_t)n);
+	hp_write_stderr(buf, (size_t)n, 1);
 	errno = e;
 }
 
@@ -983,6 +992,13 @@ static void *http_main(void *arg)
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	hp_thread_disown();
+	/* Its own descriptor table, with the listening socket in it (fdtab.c):
+	 * the connections and the files a profile reads are never the
+	 * program's numbers, and the program closing its copy of the socket
+	 * (a daemon's close_range) leaves the endpoint serving. */
+	int own = hp_fdtab_unshare(hs.lfd);
+	__atomic_store_n(&hs.moved, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &hs.moved, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	struct pollfd pfd[HTTP_MAX_CONNS + 1];
 	int who[HTTP_MAX_CONNS + 1];
 	for (;;) {
@@ -1012,6 +1028,11 @@ static void *http_main(void *arg)
 			pfd[n].revents = 0;
 			who[n++] = -1;
 		}
+		/* hp_http_retire wakes the poll with shutdown(2) on the program's
+		 * copy of the socket; once the program has closed that, a look
+		 * at hs.stopping once a second ends the thread. */
+		if (own && wake > now + HTTP_STOP_LOOK_NS)
+			wake = now + HTTP_STOP_LOOK_NS;
 		int timeout = -1;
 		if (wake != INT64_MAX)
 			timeout = wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
@@ -1170,6 +1191,13 @@ void hp_http_start(void)
 		return;
 	}
 	hs.running = 1;
+	/* Until the thread has its own table, the socket is only in the
+	 * program's.  A bound on the wait, should it never be scheduled. */
+	int64_t until = hp_mono_ns() + 2000000000LL;
+	for (int64_t now; !__atomic_load_n(&hs.moved, __ATOMIC_ACQUIRE) && (now = hp_mono_ns()) < until;) {
+		struct timespec ts = { (until - now) / 1000000000, (until - now) % 1000000000 };
+		syscall(SYS_futex, &hs.moved, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+	}
 	atexit(http_exit);
 	if (!loopback)
 		hp_warn2("warning: heap profiles expose program internals; serving them to the network on",

@@ -222,7 +222,7 @@ void hp_leaks_report(void)
 	if (sym)
 		hp_sym_close(sym);
 	if (buf)
-		hp_write_all(2, buf, len);
+		hp_write_stderr(buf, len, 0);
 	free(buf);
 	free(v);
 }

@@ -19,9 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* config.c: fd moved near the top of the program's first 1024
- * descriptors, for every descriptor a dump or the HTTP server holds (-1
- * stays -1); and open(2), then that. */
+/* fdtab.c: fd moved near the top of the program's first 1024 descriptors
+ * when it is in the program's table (a thread of ours has one of its own),
+ * for every descriptor a dump or the HTTP server holds (-1 stays -1); and
+ * open(2), then that. */
 int hp_fd_high(int fd);
 int hp_open_high(const char *path, int flags, unsigned mode);
 

@@ -298,7 +298,7 @@ static void trace_line(const char *reason, const char *path)
 	tr.last_mono = now;
 	__atomic_store_n(&tr.goal, goal, __ATOMIC_RELAXED);
 
-	hp_write_all(2, l.buf, l.n);
+	hp_write_stderr(l.buf, l.n, 0);
 	hp_mutex_unlock(&tr.line_lock);
 	errno = e;
 }

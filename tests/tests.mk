@@ -26,7 +26,7 @@ CXX      ?= g++
 TEST_TIMEOUT ?= 300
 
 SAN_SRCS := libheapprof/stacktab.c libheapprof/livetab.c libheapprof/ialloc.c libheapprof/sampler.c \
-	libheapprof/config.c libheapprof/deferred.c
+	libheapprof/config.c libheapprof/deferred.c libheapprof/fdtab.c
 LIB_HDRS := $(wildcard libheapprof/*.h) include/heapprof.h
 
 UNIT_CFLAGS   := $(BASE_CFLAGS) -Ilibheapprof

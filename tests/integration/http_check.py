@@ -19,6 +19,8 @@ lines and exits 1 if any check failed.  Checks:
   listen ADDR             the listening socket is bound to 127.0.0.1 (/proc/net/tcp)
   exit ADDR PID SECONDS   PID leaves within SECONDS of SIGHUP while clients are busy
   refused ADDR            nothing listens on ADDR any more
+  served ADDR PID MIN     GET /debug/pprof/heap over and over until PID exits: at
+                          least MIN complete gzipped profiles
 """
 
 import os
@@ -411,6 +413,27 @@ def check_exit(addr, pid, limit):
         s.close()
 
 
+def check_served(addr, pid, least):
+    """Profiles asked for back to back while the program (closerange.c)
+    closes every descriptor above 2 again and again, its copy of the
+    listening socket among them: the server, in a descriptor table of its
+    own, keeps answering."""
+    good = bad = 0
+    while not proc_gone(pid):
+        try:
+            status, _, body, _ = get(addr, "/debug/pprof/heap")
+        except OSError:
+            bad += 1
+            time.sleep(0.05)
+            continue
+        if status == 200 and body[:2] == b"\x1f\x8b":
+            good += 1
+        else:
+            bad += 1
+    check(good >= least, "%d profiles served while the program closed its descriptors (at least %d)" % (good, least),
+          "%d requests failed" % bad)
+
+
 def check_refused(addr):
     try:
         s = connect(addr, 3)
@@ -441,6 +464,8 @@ def main(argv):
             check_listen(addr)
         elif cmd == "exit":
             check_exit(addr, int(args[0]), float(args[1]))
+        elif cmd == "served":
+            check_served(addr, int(args[0]), int(args[1]))
         elif cmd == "refused":
             check_refused(addr)
         else:

@@ -16,7 +16,7 @@
 . "$(dirname "$0")/http_common.sh"
 
 need_lib
-need_progs httpserve fds
+need_progs httpserve fds closerange
 
 http_start main HEAPPROF_RATE=1 big
 if [ -z "$ADDR" ]; then
@@ -94,3 +94,29 @@ for mode in plain stderr; do
 		not_ok "$what" "$(show "fds.$mode")" "$(diff "$T/fdsplain.$mode.out" "$T/fds.$mode.out" | head -8)"
 	fi
 done
+
+# A program that closes every descriptor above 2 again and again and opens a
+# file of its own, which gets fd 3 (tests/progs/closerange.c), while
+# profiles are fetched: the server's descriptors (the listening socket,
+# connections, the ELF files a profile reads) live in a table of its own
+# (libheapprof/fdtab.c), so the program's file is never touched and the
+# endpoint keeps serving after the program closed its copy of the socket.
+d=$T/cr
+mkdir -p "$d"
+(
+	export HEAPPROF_HTTP=127.0.0.1:0 HEAPPROF_HTTP_FILE="$T/cr.addr" LD_PRELOAD="$LIB"
+	exec "$PROGS/closerange" 3 "$d/data"
+) >"$T/cr.out" 2>"$T/cr.err" </dev/null &
+crpid=$!
+HTTP_PIDS="$HTTP_PIDS $crpid"
+_i=0
+while [ ! -s "$T/cr.addr" ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+$HTTP_CHECK served "$(cat "$T/cr.addr")" "$crpid" 5
+wait "$crpid"
+crrc=$?
+if [ "$crrc" = 0 ] && [ "$(cat "$T/cr.out")" = "bad 0" ] && ! grep -v '^heapprof: serving pprof on ' "$T/cr.err"; then
+	ok "close_range and a file of its own at fd 3 while profiles are served: the program's file untouched"
+else
+	not_ok "close_range and a file of its own at fd 3 while profiles are served: the program's file untouched" \
+		"exit $crrc; stdout: $(cat "$T/cr.out")" "stderr: $(head -c 300 "$T/cr.err")"
+fi

@@ -280,6 +280,57 @@ else
 		"files: $(ls "$d" | tr '\n' ' ')" "$(show pexit)"
 fi
 
+# ---- main is gone: the dumper thread's warnings still reach stderr ----
+# The dumper thread keeps its descriptors in a table of its own
+# (libheapprof/fdtab.c) and fetches the program's stderr from another of its
+# threads when main's table has gone with main.
+d=$T/pexitw
+bg pexitw 30 7 HEAPPROF_OUT="$d/x.%n.pb.gz" "$PROGS/pexit" stdin
+wait_line "$T/pexitw.out" '^allocating worker done$' 10
+kill -USR2 "$(bg_pid pexitw)"
+warned=0
+wait_line "$T/pexitw.err" "cannot write profile '$d/x\.1\.pb\.gz'" 10 && warned=1
+exec 7>&-
+bg_wait pexitw 20
+if [ "$warned" = 1 ] && [ "$(rc pexitw)" = 0 ] && [ "$(sed -n 3p "$T/pexitw.out")" = "quiet worker done" ]; then
+	ok "main gone: the signal dump's warning (no such directory) reaches stderr, exit 0"
+else
+	not_ok "main gone: the signal dump's warning (no such directory) reaches stderr, exit 0" "$(show pexitw)"
+fi
+
+# ---- the dumper thread holds none of the program's files ----
+# A table of its own that kept copies of the program's descriptors would
+# keep a pipe the program closes open: its reader would never see the end.
+d=$T/eof
+mkdir -p "$d"
+rm -f "$T/eof.in"
+mkfifo "$T/eof.in"
+exec 8<>"$T/eof.in"
+(
+	for _c in 3 4 5 6 7 9; do eval "exec $_c>&-"; done
+	env LD_PRELOAD="$LIB" HEAPPROF_OUT="$d/e.%n.pb.gz" "$CTL" <"$T/eof.in" 2>"$T/eof.err" 8>&- |
+		{ cat >"$T/eof.out"; echo eof >"$T/eof.mark"; }
+) 8>&- &
+eofsh=$!
+echo thread >&8
+echo pid >&8
+wait_line "$T/eof.out" '^pid ' 10
+pid=$(sed -n 's/^pid //p' "$T/eof.out")
+kill -USR2 "$pid"
+wait_files "$d" 'e.1.pb.gz' 1 10
+echo "close 1" >&8
+seen=0
+wait_line "$T/eof.mark" '^eof$' 5 && kill -0 "$pid" 2>/dev/null && seen=1
+exec 8>&-
+wait "$eofsh"
+if [ "$seen" = 1 ] && [ -s "$d/e.1.pb.gz" ] && [ -s "$d/e.2.pb.gz" ] && [ ! -s "$T/eof.err" ]; then
+	ok "the program closes its stdout pipe while the dumper thread runs: the reader sees its end at once"
+else
+	not_ok "the program closes its stdout pipe while the dumper thread runs: the reader sees its end at once" \
+		"eof seen while running: $seen; files: $(ls "$d" | tr '\n' ' ')" "stdout: $(cat "$T/eof.out")" \
+		"stderr: $(head -c 300 "$T/eof.err")"
+fi
+
 # ---- a daemon that closed every fd and reopened its own ----
 d=$T/fds
 mkdir -p "$d"

@@ -29,6 +29,8 @@
  *                allocation, so a signal lands in the program's own code
  *                -> "spun"
  *   thread       start a thread that only waits -> "thread"
+ *   close FD     close descriptor FD, as a daemon closes its stdout
+ *                -> "closing FD" first (nothing more reaches a closed stdout)
  *   exit         leave main normally, blocks still kept (as does end of
  *                input) -> "bye"
  *
@@ -243,6 +245,10 @@ int main(void)
 			spin(atol(line + 5));
 		else if (!strcmp(line, "thread"))
 			thread();
+		else if (!strncmp(line, "close ", 6)) {
+			say("closing %ld\n", atol(line + 6));
+			close(atoi(line + 6));
+		}
 		else if (!strcmp(line, "exit"))
 			break;
 		else {
