@@ -55,22 +55,22 @@
 static HP_TLS struct {
 	int own;                /* this thread has a table of its own */
 	int pidfd;              /* there: the process, for pidfd_getfd */
-} fds;
+} ft;
 
 int hp_fdtab_unshare(int keep)
 {
 	int e = errno;
 	/* below keep (or all) in the unsharing call, above it after */
 	unsigned first = keep == 0 ? 1u : 0u, last = keep > 0 ? (unsigned)keep - 1 : ~0u;
-	if (fds.own || syscall(SYS_close_range, first, last, CLOSE_RANGE_UNSHARE) != 0) {
+	if (ft.own || syscall(SYS_close_range, first, last, CLOSE_RANGE_UNSHARE) != 0) {
 		errno = e;
-		return fds.own;
+		return ft.own;
 	}
 	/* From here on the thread's table is its own, whatever fails next. */
-	fds.own = 1;
+	ft.own = 1;
 	if (keep > 0)
 		syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u);
-	fds.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0u);
+	ft.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0u);
 	errno = e;
 	return 1;
 }
@@ -89,7 +89,8 @@ static int fetch_from_thread(long tid, int n)
 
 /* Main has gone: any thread of the program still in its table.  Ours,
  * with tables of their own, answer EBADF (theirs is empty) and are
- * passed over.  Raw getdents64: no allocation. */
+ * passed over.  Raw getdents64: no allocation.  Cost: two system calls a
+ * thread until one answers. */
 static int fetch_from_threads(int n)
 {
 	int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -113,13 +114,14 @@ static int fetch_from_threads(int n)
 
 int hp_fdtab_program(int n)
 {
-	if (!fds.own)
+	if (!ft.own)
 		return n;
-	if (fds.pidfd < 0)
+	if (ft.pidfd < 0)
 		return -1;
 	int e = errno;
-	int fd = (int)syscall(SYS_pidfd_getfd, fds.pidfd, n, 0u);
-	if (fd < 0 && (errno == EBADF || errno == ESRCH))  /* closed, or main gone (its table with it) */
+	int fd = (int)syscall(SYS_pidfd_getfd, ft.pidfd, n, 0u);
+	/* ESRCH: main has gone, its table with it (EBADF: n is closed) */
+	if (fd < 0 && errno == ESRCH)
 		fd = fetch_from_threads(n);
 	errno = e;
 	return fd;
@@ -146,7 +148,7 @@ int hp_fd_high(int fd)
 {
 	struct rlimit rl;
 	int e = errno;
-	if (fd < 0 || fds.own || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
+	if (fd < 0 || ft.own || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
 		return fd;
 	rlim_t top = rl.rlim_cur < 1024 ? rl.rlim_cur : 1024;
 	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(top - 32));
