@@ -208,7 +208,7 @@ static int stderr_ours(int fd)
 int hp_write_stderr(const void *buf, size_t n, int warning)
 {
 	int fd = hp_fdtab_program(2);
-	int r = fd < 0 ? -EBADF : warning && !stderr_ours(fd) ? -EBUSY : hp_write_all(fd, buf, n);
+	int r = fd < 0 ? fd : warning && !stderr_ours(fd) ? -EBUSY : hp_write_all(fd, buf, n);
 	hp_fdtab_release(fd, 2);
 	return r;
 }

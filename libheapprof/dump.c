@@ -119,7 +119,9 @@ static int is_own_stream(const struct stat *st)
 	for (int n = 0; n <= 2; n++) {
 		struct stat o;
 		int fd = hp_fdtab_program(n);
-		int same = fd >= 0 && fstat(fd, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+		/* cannot tell (main gone, on a dumper thread): as if it were */
+		int same = fd < 0 ? fd != -EBADF
+			   : fstat(fd, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
 		hp_fdtab_release(fd, n);
 		if (same)
 			return 1;

@@ -310,7 +310,7 @@ static void *dumper_main(void *arg)
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	hp_thread_disown();
-	hp_fdtab_unshare(-1);   /* its files never meet the program's (fdtab.c) */
+	hp_fdtab_unshare();     /* its files never meet the program's (fdtab.c) */
 	for (;;) {
 		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.pausing, __ATOMIC_ACQUIRE))
 			return NULL;

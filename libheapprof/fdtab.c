@@ -12,12 +12,12 @@
  *
  * So the profiler's own threads (the dumper, the HTTP server) move to a
  * table of their own when they start (hp_fdtab_unshare): close_range with
- * CLOSE_RANGE_UNSHARE gives the thread a copy of the table and empties the
- * copy in one call (but for the HTTP server's listening socket).  Empty,
- * because a copy would hold the program's files open: a pipe the program
- * closes would never reach EOF for its reader.  There our opens and closes
- * never meet the program's, and the program's close_range does not end
- * the HTTP server.
+ * CLOSE_RANGE_UNSHARE over the whole range gives the thread a new table
+ * with none of the program's descriptors.  Empty, because a copy would
+ * hold the program's files open: a pipe the program closes would never
+ * reach EOF for its reader.  There our opens and closes never meet the
+ * program's, and the program's close_range does not end the HTTP server,
+ * which takes its listening socket over with pidfd_getfd.
  *
  * Such a thread still writes to the program's stderr (warnings, HEAPTRACE
  * lines): hp_fdtab_program fetches the program's descriptor with
@@ -25,8 +25,11 @@
  * one write, and the caller closes it right after (hp_fdtab_release).  The
  * program's table is its main thread's; once main has gone (pthread_exit)
  * another of its threads is asked (PIDFD_THREAD, Linux 6.9).  Where any of
- * this is missing (close_range before Linux 5.9, a sandbox that refuses
- * it, pidfd_open) the thread stays in the program's table, as before.
+ * this is missing (close_range before Linux 5.9, pidfd_getfd before 5.6, a
+ * sandbox that refuses one of them) the thread stays in the program's
+ * table, as before.  A caller that cannot reach the program's descriptor
+ * (main gone before Linux 6.9) is told so apart from "the program has no
+ * such descriptor" (-EBADF), and assumes the worst (dump.c).
  */
 #include "hp.h"
 #include "profile.h"
@@ -57,54 +60,83 @@ static HP_TLS struct {
 	int pidfd;              /* there: the process, for pidfd_getfd */
 } ft;
 
-int hp_fdtab_unshare(int keep)
+/* Our threads with tables of their own, for fetch_from_threads to pass
+ * over: their descriptors are not the program's (the HTTP server's
+ * connections sit at 1 and 2 there).  A ring: a thread restarted after
+ * hp_dumper_single takes the next slot. */
+static struct {
+	int tid[8];
+	unsigned next;
+} ours;
+
+/* Whether the calls a table of our own needs get through: asked with
+ * arguments that name nothing, a kernel that has them and a seccomp filter
+ * that lets them pass answer EINVAL and EBADF, without a descriptor made.
+ * Docker's default profile refuses pidfd_getfd but not close_range: there
+ * a thread of ours in a table of its own could not reach the program's
+ * stderr, nor tell its stdout from a file of ours. */
+static int usable(void)
+{
+	return syscall(SYS_pidfd_open, -1, 0u) < 0 && errno == EINVAL &&
+	       syscall(SYS_pidfd_getfd, -1, -1, 0u) < 0 && errno == EBADF;
+}
+
+int hp_fdtab_unshare(void)
 {
 	int e = errno;
-	/* below keep (or all) in the unsharing call, above it after */
-	unsigned first = keep == 0 ? 1u : 0u, last = keep > 0 ? (unsigned)keep - 1 : ~0u;
-	if (ft.own || syscall(SYS_close_range, first, last, CLOSE_RANGE_UNSHARE) != 0) {
+	/* The whole range: the kernel then copies none of the program's
+	 * descriptors into the new table, only to close them. */
+	if (ft.own || !usable() || syscall(SYS_close_range, 0u, ~0u, CLOSE_RANGE_UNSHARE) != 0) {
 		errno = e;
 		return ft.own;
 	}
-	/* From here on the thread's table is its own, whatever fails next. */
 	ft.own = 1;
-	if (keep > 0)
-		syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u);
 	ft.pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0u);
+	unsigned slot = __atomic_fetch_add(&ours.next, 1, __ATOMIC_RELAXED) % 8;
+	__atomic_store_n(&ours.tid[slot], (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	errno = e;
 	return 1;
 }
 
-/* The program's descriptor n as another of its threads sees it, tid's
- * (a thread pidfd), or -1. */
+static int is_ours(long tid)
+{
+	for (int i = 0; i < 8; i++)
+		if (__atomic_load_n(&ours.tid[i], __ATOMIC_ACQUIRE) == tid)
+			return 1;
+	return 0;
+}
+
+/* The program's descriptor n as its thread tid sees it (a thread pidfd,
+ * Linux 6.9), or -errno. */
 static int fetch_from_thread(long tid, int n)
 {
 	int tfd = (int)syscall(SYS_pidfd_open, (int)tid, PIDFD_THREAD);
 	if (tfd < 0)
-		return -1;
+		return -errno;
 	int fd = (int)syscall(SYS_pidfd_getfd, tfd, n, 0u);
+	fd = fd < 0 ? -errno : fd;
 	close(tfd);
 	return fd;
 }
 
-/* Main has gone: any thread of the program still in its table.  Ours,
- * with tables of their own, answer EBADF (theirs is empty) and are
- * passed over.  Raw getdents64: no allocation.  Cost: two system calls a
- * thread until one answers. */
+/* Main has gone: any thread of the program still in the program's table
+ * (ours passed over).  EBADF from one is the table's answer; any other
+ * failure leaves the next thread to ask.  Raw getdents64: no allocation.
+ * Cost: two system calls a thread until one answers. */
 static int fetch_from_threads(int n)
 {
 	int dfd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return -1;
+		return -ESRCH;
 	char buf[4096] __attribute__((aligned(8)));
-	long self = syscall(SYS_gettid), leader = getpid();
-	int fd = -1;
-	for (long got; fd < 0 && (got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0;) {
-		for (long off = 0; off < got && fd < 0;) {
+	long leader = getpid();
+	int fd = -ESRCH;
+	for (long got; fd < 0 && fd != -EBADF && (got = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0;) {
+		for (long off = 0; off < got && fd < 0 && fd != -EBADF;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			off += d->d_reclen;
 			long tid = strtol(d->d_name, NULL, 10);
-			if (tid > 0 && tid != self && tid != leader)
+			if (tid > 0 && tid != leader && !is_ours(tid))
 				fd = fetch_from_thread(tid, n);
 		}
 	}
@@ -117,11 +149,12 @@ int hp_fdtab_program(int n)
 	if (!ft.own)
 		return n;
 	if (ft.pidfd < 0)
-		return -1;
+		return -ENOSYS;
 	int e = errno;
 	int fd = (int)syscall(SYS_pidfd_getfd, ft.pidfd, n, 0u);
+	fd = fd < 0 ? -errno : fd;
 	/* ESRCH: main has gone, its table with it (EBADF: n is closed) */
-	if (fd < 0 && errno == ESRCH)
+	if (fd == -ESRCH)
 		fd = fetch_from_threads(n);
 	errno = e;
 	return fd;

@@ -94,11 +94,12 @@ void hp_warn3(const char *msg, const char *subject, const char *why); /* "...'su
 
 /* ---- fdtab.c: the profiler's descriptors, out of the program's way ---- */
 /* At the start of a thread of ours: move it to a descriptor table of its
- * own, empty but for descriptor keep (-1: none); 1 if it has one. */
-int hp_fdtab_unshare(int keep);
+ * own, empty; 1 if it has one. */
+int hp_fdtab_unshare(void);
 /* The program's descriptor n, usable on this thread: n itself in the
- * program's table, else a copy (pidfd_getfd), or -1.  Give it back with
- * hp_fdtab_release(fd, n), which closes a copy. */
+ * program's table, else a copy (pidfd_getfd); -EBADF if the program has
+ * no descriptor n, another -errno if that cannot be told.  Give it back
+ * with hp_fdtab_release(fd, n), which closes a copy. */
 int hp_fdtab_program(int n);
 void hp_fdtab_release(int fd, int n);
 /* hp_fd_high and hp_open_high: profile.h */

@@ -92,6 +92,7 @@ struct http_conn {
 
 static struct {
 	int lfd;                /* listening socket; set once before the thread starts */
+	int afd;                /* the same as the thread has it: in its own fd table, a copy */
 	int running;            /* the thread was started (in this process) */
 	int stopping;           /* exiting, or the socket is gone: no more work (atomic) */
 	uint32_t moved;         /* the thread is in its own fd table, or never will be (futex) */
@@ -101,7 +102,7 @@ static struct {
 	socklen_t bound_len;
 	char addr[80];          /* "127.0.0.1:6060" or "[::1]:6060" */
 	struct http_conn conn[HTTP_MAX_CONNS];
-} hs = { .lfd = -1 };
+} hs = { .lfd = -1, .afd = -1 };
 
 /* ---- small helpers ---- */
 
@@ -890,22 +891,23 @@ static int http_oldest_reader(void)
  * 3 in every program, or fd 2 in one started with stderr closed, where the
  * program's (or our) next write to stderr raised SIGPIPE. */
 
-/* Whether hs.lfd is still our listening socket.  A program that closes
+/* Whether fd is still our listening socket.  A program that closes
  * every descriptor it did not open (daemons do) takes it away, and the
  * number may then name one of the program's own files or sockets: never
  * accept from those. */
-static int http_ours(void)
+static int http_ours(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
-	return getsockname(hs.lfd, (struct sockaddr *)&ss, &len) == 0 && len == hs.bound_len &&
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && len == hs.bound_len &&
 	       !memcmp(&ss, &hs.bound, len);
 }
 
 static void http_accept(void)
 {
-	if (!http_ours()) {
+	if (!http_ours(hs.afd)) {      /* only in the program's table */
 		hp_warn("the pprof endpoint's socket was closed by the program: not serving any more");
+		hs.afd = -1;
 		__atomic_store_n(&hs.lfd, -1, __ATOMIC_RELEASE);
 		__atomic_store_n(&hs.stopping, 1, __ATOMIC_RELEASE);
 		for (int i = 0; i < HTTP_MAX_CONNS; i++)
@@ -913,7 +915,7 @@ static void http_accept(void)
 				http_close(&hs.conn[i]);
 		return;
 	}
-	int fd = hp_fd_high(accept4(hs.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));  /* as every fd of ours */
+	int fd = hp_fd_high(accept4(hs.afd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));  /* as every fd of ours */
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 			hs.accept_pause = hp_mono_ns() + HTTP_ACCEPT_PAUSE_NS;
@@ -992,13 +994,22 @@ static void *http_main(void *arg)
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	hp_thread_disown();
-	/* Its own descriptor table, with the listening socket in it (fdtab.c):
-	 * the connections and the files a profile reads are never the
-	 * program's numbers, and the program closing its copy of the socket
-	 * (a daemon's close_range) leaves the endpoint serving. */
-	int own = hp_fdtab_unshare(hs.lfd);
+	/* Its own descriptor table, the listening socket taken over into it
+	 * (fdtab.c): the connections and the files a profile reads are never
+	 * the program's numbers, and the program closing its copy of the
+	 * socket (a daemon's close_range) leaves the endpoint serving. */
+	int own = hp_fdtab_unshare();
+	hs.afd = own ? hp_fdtab_program(hs.lfd) : hs.lfd;
+	if (own && hs.afd >= 0 && !http_ours(hs.afd)) {
+		hp_fdtab_release(hs.afd, hs.lfd);
+		hs.afd = -1;
+	}
 	__atomic_store_n(&hs.moved, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &hs.moved, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (hs.afd < 0) {
+		hp_warn("the pprof endpoint's thread cannot take its socket over: not serving");
+		return NULL;
+	}
 	struct pollfd pfd[HTTP_MAX_CONNS + 1];
 	int who[HTTP_MAX_CONNS + 1];
 	for (;;) {
@@ -1023,7 +1034,7 @@ static void *http_main(void *arg)
 			if (hs.accept_pause < wake)
 				wake = hs.accept_pause;
 		} else if (busy < HTTP_MAX_CONNS || reader) {
-			pfd[n].fd = hs.lfd;
+			pfd[n].fd = hs.afd;
 			pfd[n].events = POLLIN;
 			pfd[n].revents = 0;
 			who[n++] = -1;
@@ -1173,7 +1184,7 @@ void hp_http_start(void)
 	hs.bound_len = len;
 	for (int i = 0; i < HTTP_MAX_CONNS; i++)
 		hs.conn[i].fd = -1;
-	hs.lfd = fd;
+	hs.lfd = hs.afd = fd;
 
 	sigset_t all, old;
 	pthread_attr_t attr;
@@ -1219,12 +1230,12 @@ void hp_http_retire(void)
 	hs.running = 0;
 	__atomic_store_n(&hs.stopping, 1, __ATOMIC_RELEASE);
 	int fd = __atomic_load_n(&hs.lfd, __ATOMIC_ACQUIRE);
-	if (fd >= 0 && http_ours())
+	if (fd >= 0 && http_ours(fd))
 		shutdown(fd, SHUT_RDWR);
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 5;
-	if (pthread_timedjoin_np(hs.thread, NULL, &until) == 0 && fd >= 0 && http_ours()) {
+	if (pthread_timedjoin_np(hs.thread, NULL, &until) == 0 && fd >= 0 && http_ours(fd)) {
 		__atomic_store_n(&hs.lfd, -1, __ATOMIC_RELEASE);
 		close(fd);      /* the port is free again; a child has nothing to close */
 	}
@@ -1248,7 +1259,7 @@ void hp_http_atfork_child(void)
 	if (!hs.running)
 		return;
 	hs.running = 0;
-	if (fd >= 0 && http_ours())
+	if (fd >= 0 && http_ours(fd))
 		close(fd);
 	hs.lfd = -1;
 	memset(hs.conn, 0, sizeof hs.conn);     /* the buffers are leaked, not freed */

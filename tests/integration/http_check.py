@@ -19,6 +19,8 @@ lines and exits 1 if any check failed.  Checks:
   listen ADDR             the listening socket is bound to 127.0.0.1 (/proc/net/tcp)
   exit ADDR PID SECONDS   PID leaves within SECONDS of SIGHUP while clients are busy
   refused ADDR            nothing listens on ADDR any more
+  quiet ADDR PID FILE     idle connections open, SIGUSR2 to PID, FILE (its dump) written:
+                          the connections got no byte (a HEAPTRACE line went to stderr)
   served ADDR PID MIN     GET /debug/pprof/heap over and over until PID exits: at
                           least MIN complete gzipped profiles
 """
@@ -413,6 +415,29 @@ def check_exit(addr, pid, limit):
         s.close()
 
 
+def check_quiet(addr, pid, path):
+    """Once main has gone, the dumper thread asks another thread of the
+    program for its stderr; the HTTP server's thread, whose own table has
+    the connections at fds 1 and 2, must not be the one asked."""
+    conns = [connect(addr) for _ in range(3)]
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGUSR2)
+    t0 = time.monotonic()
+    while not os.path.exists(path) and time.monotonic() - t0 < 10:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    got = []
+    for s in conns:
+        s.setblocking(False)
+        try:
+            got.append(s.recv(4096))
+        except BlockingIOError:
+            pass
+        s.close()
+    check(os.path.exists(path) and not any(got), "a dump after main left: idle connections get nothing from it",
+          "dump %s; received %r" % (os.path.exists(path), got))
+
+
 def check_served(addr, pid, least):
     """Profiles asked for back to back while the program (closerange.c)
     closes every descriptor above 2 again and again, its copy of the
@@ -464,6 +489,8 @@ def main(argv):
             check_listen(addr)
         elif cmd == "exit":
             check_exit(addr, int(args[0]), float(args[1]))
+        elif cmd == "quiet":
+            check_quiet(addr, int(args[0]), args[1])
         elif cmd == "served":
             check_served(addr, int(args[0]), int(args[1]))
         elif cmd == "refused":

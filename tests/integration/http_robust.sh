@@ -16,7 +16,7 @@
 . "$(dirname "$0")/http_common.sh"
 
 need_lib
-need_progs httpserve fds closerange
+need_progs httpserve fds closerange pexit
 
 http_start main HEAPPROF_RATE=1 big
 if [ -z "$ADDR" ]; then
@@ -119,4 +119,29 @@ if [ "$crrc" = 0 ] && [ "$(cat "$T/cr.out")" = "bad 0" ] && ! grep -v '^heapprof
 else
 	not_ok "close_range and a file of its own at fd 3 while profiles are served: the program's file untouched" \
 		"exit $crrc; stdout: $(cat "$T/cr.out")" "stderr: $(head -c 300 "$T/cr.err")"
+fi
+
+# Main has gone (pthread_exit) and a dump signal comes while clients sit
+# idle: its HEAPTRACE line goes to the program's stderr, fetched from a
+# thread of the program, never to a connection of the server's thread.
+rm -f "$T/px.in"
+mkfifo "$T/px.in"
+exec 9<>"$T/px.in"
+(
+	export HEAPPROF_HTTP=127.0.0.1:0 HEAPPROF_HTTP_FILE="$T/px.addr" HEAPTRACE=1 \
+		HEAPPROF_OUT="$T/px.%n.pb.gz" LD_PRELOAD="$LIB"
+	exec "$PROGS/pexit" stdin 9>&-
+) <"$T/px.in" >"$T/px.out" 2>"$T/px.err" &
+pxpid=$!
+HTTP_PIDS="$HTTP_PIDS $pxpid"
+_i=0
+while ! grep -q '^allocating worker done$' "$T/px.out" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+$HTTP_CHECK quiet "$(cat "$T/px.addr")" "$pxpid" "$T/px.1.pb.gz"
+exec 9>&-
+wait "$pxpid"
+pxrc=$?
+if [ "$pxrc" = 0 ] && grep -q "(dump $T/px\.1\.pb\.gz)" "$T/px.err"; then
+	ok "main gone: the dump's HEAPTRACE line is on stderr, exit 0"
+else
+	not_ok "main gone: the dump's HEAPTRACE line is on stderr, exit 0" "exit $pxrc; stderr: $(head -c 400 "$T/px.err")"
 fi

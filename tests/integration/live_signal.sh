@@ -35,7 +35,7 @@
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs live_ctl fds pexit sigexit closerange
+need_progs live_ctl fds pexit sigexit closerange refuse
 
 CTL=$PROGS/live_ctl
 SIGUSR1=10
@@ -329,6 +329,32 @@ else
 	not_ok "the program closes its stdout pipe while the dumper thread runs: the reader sees its end at once" \
 		"eof seen while running: $seen; files: $(ls "$d" | tr '\n' ' ')" "stdout: $(cat "$T/eof.out")" \
 		"stderr: $(head -c 300 "$T/eof.err")"
+fi
+
+# ---- pidfd_getfd refused (Docker's default seccomp profile) ----
+# Then the dumper thread cannot reach the program's descriptors from a table
+# of its own, so it stays in the program's: a dump whose HEAPPROF_OUT is a
+# link to the program's own stdout file is still refused, with the warning
+# on stderr, and the program's output is untouched.
+d=$T/nogetfd
+mkdir -p "$d"
+ln -s /proc/self/fd/1 "$d/n.1.pb.gz"
+bg nogetfd 30 7 HEAPPROF_OUT="$d/n.%n.pb.gz" "$PROGS/refuse" 438 "$CTL"
+echo thread >&7
+echo pid >&7
+wait_line "$T/nogetfd.out" '^pid ' 10
+kill -USR2 "$(sed -n 's/^pid //p' "$T/nogetfd.out")"
+warned=0
+wait_line "$T/nogetfd.err" "cannot write profile '$d/n\.1\.pb\.gz': the program's own stdout or stderr file" 10 &&
+	warned=1
+echo exit >&7
+exec 7>&-
+bg_wait nogetfd 20
+if [ "$warned" = 1 ] && [ "$(rc nogetfd)" = 0 ] && [ "$(tr '\n' ' ' <"$T/nogetfd.out")" = "ready thread pid $(sed -n 's/^pid //p' "$T/nogetfd.out") bye " ]; then
+	ok "pidfd_getfd refused: a dump onto the program's own stdout file is refused with a warning, its output untouched"
+else
+	not_ok "pidfd_getfd refused: a dump onto the program's own stdout file is refused with a warning, its output untouched" \
+		"$(show nogetfd)"
 fi
 
 # ---- a daemon that closed every fd and reopened its own ----
