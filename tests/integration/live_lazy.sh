@@ -118,7 +118,7 @@ done
 # ---- a signal while malloc_stats() is blocked writing under malloc's lock ----
 mkfifo "$T/stats.err"
 exec 7<>"$T/stats.err"          # held open, never read until below: the pipe fills
-timeout -k 2 60 env LD_PRELOAD="$LIB" "$PROGS/statsblock" >"$T/stats.out" 2>"$T/stats.err" &
+timeout -k 2 60 env LD_PRELOAD="$LIB" HEAPPROF_OUT="$T/stats.%n.pb.gz" "$PROGS/statsblock" >"$T/stats.out" 2>"$T/stats.err" &
 spid_t=$!
 wait_line "$T/stats.out" '^pid ' 10
 spid=$(sed -n 's/^pid //p' "$T/stats.out")
