@@ -72,9 +72,21 @@ void hp_config_load(void)
 		if (!s || !*s)
 			continue;
 		switch (o->kind) {
-		case STR:
-			*(const char **)o->dst = s;
+		case STR: {
+			/* A copy: programs that set their process title (nginx,
+			 * redis, sshd) write it over the environment's strings,
+			 * and a pointer into them named a file in the program's
+			 * directory after the title (tests/progs/proctitle.c). */
+			size_t len = strlen(s) + 1;
+			char *copy = hp_ialloc(len);
+			if (!copy) {
+				bad = 1;
+				break;
+			}
+			memcpy(copy, s, len);
+			*(const char **)o->dst = copy;
 			break;
+		}
 		case SIG: {
 			int sig = hp_config_signal(s);
 			if (sig < 0)

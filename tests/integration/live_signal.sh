@@ -35,7 +35,7 @@
 . "$(dirname "$0")/live_common.sh"
 
 need_lib
-need_progs live_ctl fds pexit sigexit closerange refuse
+need_progs live_ctl fds pexit sigexit closerange refuse proctitle
 
 CTL=$PROGS/live_ctl
 SIGUSR1=10
@@ -329,6 +329,26 @@ else
 	not_ok "the program closes its stdout pipe while the dumper thread runs: the reader sees its end at once" \
 		"eof seen while running: $seen; files: $(ls "$d" | tr '\n' ' ')" "stdout: $(cat "$T/eof.out")" \
 		"stderr: $(head -c 300 "$T/eof.err")"
+fi
+
+# ---- a program that writes its process title over the environment ----
+# (tests/progs/proctitle.c, as nginx, redis and sshd do): HEAPPROF_OUT was
+# read from the environment's memory at each dump, so the title named the
+# file, in the program's own directory.
+d=$T/title
+mkdir -p "$d" "$T/title.cwd"
+bg title 30 7 HEAPPROF_OUT="$d/t.%n.pb.gz" "$PROGS/proctitle" "$T/title.cwd"
+wait_line "$T/title.out" '^ready$' 10
+kill -USR2 "$(bg_pid title)"
+wait_files "$d" 't.1.pb.gz' 1 10
+exec 7>&-
+bg_wait title 20
+if [ "$(rc title)" = 0 ] && [ "$(ls "$d" | tr '\n' ' ')" = "t.1.pb.gz t.2.pb.gz " ] && [ -z "$(ls -A "$T/title.cwd")" ] &&
+	[ ! -s "$T/title.err" ]; then
+	ok "process title over the environment: the signal and exit dumps under HEAPPROF_OUT, nothing in the program's directory"
+else
+	not_ok "process title over the environment: the signal and exit dumps under HEAPPROF_OUT, nothing in the program's directory" \
+		"files: $(ls "$d" | tr '\n' ' '); its directory: $(ls -A "$T/title.cwd" | head -3)" "$(show title)"
 fi
 
 # ---- pidfd_getfd refused (Docker's default seccomp profile) ----
