@@ -83,8 +83,9 @@ static struct {
 	int pausing;            /* hp_dumper_single wants the thread gone for a moment */
 	int alone;              /* one thread, whatever glibc's flag says: a forked
 				 * child, or after hp_dumper_single */
+	int stat_fd;            /* /proc/self/stat, kept in the thread's own fd table */
 } dm = { .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
-	 .peak_mark = 1.0 };
+	 .peak_mark = 1.0, .stat_fd = -1 };
 
 static void start_thread(void);
 
@@ -250,15 +251,20 @@ static void tick_if_due(int64_t now)
  * pthread_exit our threads would keep the process alive for ever, and
  * with every signal blocked in them, deaf to SIGTERM.  One read of
  * /proc/self/stat: the main thread's state, num_threads and, in *status,
- * its exit status as waitpid(2) has it (Linux 3.5 on; 0 before). */
+ * its exit status as waitpid(2) has it (Linux 3.5 on; 0 before).  In a
+ * descriptor table of its own the thread keeps the file open (dm.stat_fd):
+ * sshd's sandboxed child sets RLIMIT_NOFILE to 0 before its seccomp
+ * filter kills its main thread, and an open each time then failed for
+ * ever, leaving the process alive, deaf to SIGTERM. */
 static int program_gone(int ours, int *status)
 {
 	char buf[1024];
-	int fd = hp_open_high("/proc/self/stat", O_RDONLY | O_CLOEXEC, 0);
+	int fd = dm.stat_fd >= 0 ? dm.stat_fd : hp_open_high("/proc/self/stat", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	if (fd != dm.stat_fd)
+		close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
@@ -310,7 +316,9 @@ static void *dumper_main(void *arg)
 	(void)arg;
 	hp_self.guard = 1;      /* everything this thread allocates is ours */
 	hp_thread_disown();
-	hp_fdtab_unshare();     /* its files never meet the program's (fdtab.c) */
+	/* its files never meet the program's (fdtab.c), and there it may
+	 * keep one open */
+	dm.stat_fd = hp_fdtab_unshare() ? open("/proc/self/stat", O_RDONLY | O_CLOEXEC) : -1;
 	for (;;) {
 		if (__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE) || __atomic_load_n(&dm.pausing, __ATOMIC_ACQUIRE))
 			return NULL;

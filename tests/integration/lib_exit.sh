@@ -189,7 +189,7 @@ for mode in 1-thread 2-threads 2-threads-reset; do
 	done
 done
 
-for mode in sysexit seccomp; do
+for mode in sysexit seccomp nofile; do
 	run "raw.$mode.plain" 20 "$PROGS/rawexit" "$mode"
 	for rate in 524288 1; do
 		tag=raw.$mode.$rate

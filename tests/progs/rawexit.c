@@ -7,6 +7,8 @@
  *   rawexit seccomp   a joined thread allocated; then a seccomp filter
  *                     kills main alone (SECCOMP_RET_KILL_THREAD) at its
  *                     getppid(): the process dies of SIGSYS
+ *   rawexit nofile    the same after RLIMIT_NOFILE 0, as sshd's sandboxed
+ *                     child sets it: no open() succeeds any more
  *
  * Plain, both end at once.  The profiler's dumper thread, which the
  * program's thread started, must not keep the process alive after the
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,9 +46,17 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		pthread_exit(NULL);
 	}
-	if (argc > 1 && !strcmp(argv[1], "seccomp")) {
+	if (argc > 1 && (!strcmp(argv[1], "seccomp") || !strcmp(argv[1], "nofile"))) {
 		pthread_create(&t, NULL, churn, NULL);
 		pthread_join(t, NULL);
+		if (!strcmp(argv[1], "nofile")) {
+			usleep(100000);         /* sandboxed a while after start-up */
+			struct rlimit none = { 0, 0 };
+			if (setrlimit(RLIMIT_NOFILE, &none) != 0) {
+				perror("setrlimit");
+				return 2;
+			}
+		}
 		struct sock_filter f[] = {
 			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
@@ -62,6 +73,6 @@ int main(int argc, char **argv)
 		syscall(SYS_getppid);
 		return 0;
 	}
-	fprintf(stderr, "usage: rawexit sysexit|seccomp\n");
+	fprintf(stderr, "usage: rawexit sysexit|seccomp|nofile\n");
 	return 2;
 }
