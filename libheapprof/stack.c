@@ -219,13 +219,26 @@ int hp_stack_safe(void)
 #define HP_SAMPLE_STACK (16u << 10)
 #define HP_SAMPLE_STACK_OWN (12u << 10)
 
+/* Whether sp is on the thread's alternate signal stack (its bounds in
+ * *ss).  Asked only off the thread's own stack: sshd's pre-auth child runs
+ * under a seccomp filter that kills the process at sigaltstack(2), and the
+ * exit hook's question killed it at every login.  An alternate stack
+ * inside the thread's stack region (a handler's array on main's stack)
+ * is then taken for the stack itself, whose bounds hold it. */
+static int on_altstack(uintptr_t sp, stack_t *ss)
+{
+	if (sp > stack_lo && sp <= stack_hi)
+		return 0;
+	return sigaltstack(NULL, ss) == 0 && (ss->ss_flags & SS_ONSTACK);
+}
+
 int hp_stack_room(void)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (HP_LIKELY(sp > stack_lo && sp <= stack_hi))
 		return sp - stack_lo >= HP_SAMPLE_STACK_OWN;
 	stack_t ss;
-	if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+	if (!on_altstack(sp, &ss))
 		return 1;
 	return sp - (uintptr_t)ss.ss_sp >= HP_SAMPLE_STACK;
 }
@@ -287,10 +300,10 @@ int hp_stack_in_handler(void)
 		return 0;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
 	stack_t ss;
-	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+	if (sp > stack_lo && sp <= stack_hi)
+		top = stack_hi;         /* no sigaltstack(2): see on_altstack */
+	else if (on_altstack(sp, &ss))
 		top = (uintptr_t)ss.ss_sp + ss.ss_size;
-	else if (sp > stack_lo && sp <= stack_hi)
-		top = stack_hi;
 	else
 		return 0;
 	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= top; w++)
@@ -460,7 +473,7 @@ void hp_stack_run_big(void (*fn)(void *), void *arg)
 	 * sets the mask before it moves the stack pointer. */
 	stack_t ss;
 	sigset_t all, old;
-	int blocked = sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+	int blocked = on_altstack((uintptr_t)__builtin_frame_address(0), &ss);
 	if (blocked) {
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);

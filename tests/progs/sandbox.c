@@ -1,8 +1,9 @@
 /*
  * sandbox.c - a program that sandboxes itself before its first malloc.
  *
- * At the top of main it installs a seccomp filter that forbids open and
- * openat (as sandboxed servers and browser helpers do once set up), then
+ * At the top of main it installs a seccomp filter that forbids open,
+ * openat and sigaltstack (as sandboxed servers and browser helpers do once
+ * set up: sshd's pre-auth child allows neither open nor sigaltstack), then
  * allocates and frees 200 000 blocks of assorted sizes and prints "done".
  * The profiler must not open a file on the program's behalf after that
  * point: not at the thread's first allocation, not at a sample.  The
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, action),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sigaltstack, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, action),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
