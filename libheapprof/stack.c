@@ -300,10 +300,10 @@ int hp_stack_in_handler(void)
 		return 0;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
 	stack_t ss;
-	if (sp > stack_lo && sp <= stack_hi)
-		top = stack_hi;         /* no sigaltstack(2): see on_altstack */
-	else if (on_altstack(sp, &ss))
+	if (on_altstack(sp, &ss))
 		top = (uintptr_t)ss.ss_sp + ss.ss_size;
+	else if (sp > stack_lo && sp <= stack_hi)
+		top = stack_hi;
 	else
 		return 0;
 	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= top; w++)
