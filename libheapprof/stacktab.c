@@ -23,9 +23,10 @@
  *    only when the hash matches.  This replaced uthash, whose chains of
  *    several nodes per bucket were 5 % of gcc's cc1 at rate 1 (perf);
  *  - buckets: (stack, size) -> bucket id, many of them (one per object
- *    size per stack: 65 000 on the deep benchmark), so a slot is one
- *    word, a tag and the id, and a tag match is confirmed in the bucket;
- *    uthash chains were 15 % of a rate-1 sample there.
+ *    size per stack: 65 000 on the deep benchmark), so a slot holds the
+ *    key itself (tag, size, stack) beside the id, and a sample reads no
+ *    bucket to find its own; uthash chains were 15 % of a rate-1 sample
+ *    there.
  */
 #include "hp.h"
 
@@ -55,22 +56,33 @@ struct stack_gen {
 #define CHUNK_BITS 8
 #define CHUNK_MASK ((1u << CHUNK_BITS) - 1)
 
-/* The bucket index: one 64-bit word per slot, (tag << 32 | bucket id),
- * 0 = empty, filled once.  The tag is 32 bits of the key's hash; a slot
- * whose tag matches is confirmed against the bucket and its stack (written
- * before the word is published), so a tag collision costs one more load,
- * never a wrong bucket.  A generation is published with one pointer
- * store, so a reader without the lock (hp_stacktab_lookup) sees bits and
- * slots that belong together.  A grown index leaves the old generation
- * mapped (readers may still be in it) but gives its slot pages back
- * (gen_retire): being one word, a slot there reads whole or as zero, a
- * miss, and the reader takes the lock, where it finds the entry in the
- * current generation; the header stays, so bits matches the slots.  8 bytes a slot at up to 3/4 full, against
- * 16 at 1/2 before, is 11 bytes a bucket instead of 32: the loop
- * benchmark's 3 000 buckets fit in 32 KiB instead of 128. */
+/* One slot of the bucket index, filled once: key = tag << 48 | size
+ * field << 32 | bucket id (0 = empty), published after stack.  The tag is
+ * 16 bits of the key's hash, the size field the object size itself below
+ * SIZE_ESC; so a slot whose tag and size match is the sample's bucket when
+ * its stack holds the sample's frames, and a sample reads no bucket to
+ * know: with the tag alone (32 bits, the slot one word) the bucket's load
+ * was a cache miss of its own, 36 % of hp_stacktab_lookup and 5 % of the
+ * whole run on churn at rate 1 (perf, session 15).  Larger sizes are
+ * confirmed in the bucket. */
+struct bslot {
+	uint64_t key;
+	const struct hp_stack *stack;
+};
+#define SIZE_ESC 0xffffu
+
+/* The bucket index.  A generation is published with one pointer store, so
+ * a reader without the lock (hp_stacktab_lookup) sees bits and slots that
+ * belong together.  A grown index leaves the old generation mapped
+ * (readers may still be in it) but gives its slot pages back (gen_retire):
+ * a word there reads whole or as zero, and a zero key or stack is a miss,
+ * after which the reader takes the lock and finds the entry in the current
+ * generation; the header stays, so bits matches the slots.  16 bytes a
+ * slot at up to 3/4 full: the loop benchmark's 3 000 buckets fit in
+ * 64 KiB. */
 struct bucket_gen {
 	unsigned bits;
-	uint64_t s[];
+	struct bslot s[];
 };
 
 static struct {
@@ -262,6 +274,14 @@ static inline uint64_t bucket_hash(uint64_t stack_hash, uint64_t size)
 	return h ^ (h >> 29);
 }
 
+/* The key of a slot for (hash, size) with bucket id, and the mask that
+ * leaves its tag and size field. */
+#define KEY_MATCH (~(uint64_t)UINT32_MAX)
+static inline uint64_t slot_key(uint64_t h, uint64_t size, uint32_t id)
+{
+	return (h & 0xffff) << 48 | (uint64_t)(size < SIZE_ESC ? size : SIZE_ESC) << 32 | id;
+}
+
 /* At most 3/4 full: buckets are looked up far more often than added, and
  * a hit probes about 2.5 slots at that load, mostly in one cache line. */
 static int index_full(const struct bucket_gen *g, uint32_t n)
@@ -272,27 +292,25 @@ static int index_full(const struct bucket_gen *g, uint32_t n)
 /* The slot holding (sk, size), or the empty slot where it belongs; *id is
  * the bucket id found there, 0 for the empty slot.  Under hp_g.lock; the
  * reader without it, hp_stacktab_lookup, probes the same slots, and
- * confirms a tag match against the bucket and its stack instead of sk. */
-static uint64_t *index_find(struct bucket_gen *g, const struct hp_stack *sk, uint64_t size, uint32_t *id)
+ * compares frames where this compares the interned stack. */
+static struct bslot *index_find(struct bucket_gen *g, const struct hp_stack *sk, uint64_t size, uint32_t *id)
 {
-	uint64_t h = bucket_hash(sk->hash, size), mask = ((uint64_t)1 << g->bits) - 1;
+	uint64_t h = bucket_hash(sk->hash, size), mask = ((uint64_t)1 << g->bits) - 1, want = slot_key(h, size, 0);
 	for (uint64_t i = h >> (64 - g->bits);; i = (i + 1) & mask) {
-		uint64_t w = __atomic_load_n(&g->s[i], __ATOMIC_ACQUIRE);
+		uint64_t w = __atomic_load_n(&g->s[i].key, __ATOMIC_ACQUIRE);
 		*id = (uint32_t)w;
 		if (!*id)
 			return &g->s[i];
-		if ((uint32_t)(w >> 32) == (uint32_t)h) {
-			const struct hp_bucket *b = hp_stacktab_get(*id);
-			if (b->stack == sk && b->size == size)
-				return &g->s[i];
-		}
+		if ((w & KEY_MATCH) == want && g->s[i].stack == sk &&
+		    (size < SIZE_ESC || hp_stacktab_get(*id)->size == size))
+			return &g->s[i];
 	}
 }
 
-static void bslot_fill(uint64_t *sl, const struct hp_bucket *b, uint32_t id)
+static void bslot_fill(struct bslot *sl, const struct hp_bucket *b, uint32_t id)
 {
-	uint64_t tag = (uint32_t)bucket_hash(b->stack->hash, b->size);
-	__atomic_store_n(sl, tag << 32 | id, __ATOMIC_RELEASE);
+	__atomic_store_n(&sl->stack, b->stack, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->key, slot_key(bucket_hash(b->stack->hash, b->size), b->size, id), __ATOMIC_RELEASE);
 }
 
 /* Makes room for one more bucket: the index doubles at 3/4 full. */
@@ -301,7 +319,7 @@ static int index_reserve(void)
 	struct bucket_gen *old = st.index;
 	if (old && !index_full(old, st.nbuckets + 1))
 		return 0;
-	unsigned bits = old ? old->bits + 1 : 12;
+	unsigned bits = old ? old->bits + 1 : 11;
 	struct bucket_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << bits));
 	if (!g)
 		return -1;
@@ -370,16 +388,18 @@ uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t
 	struct bucket_gen *g = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
 	if (!g)
 		return 0;
-	uint64_t h = bucket_hash(hash, size), mask = ((uint64_t)1 << g->bits) - 1;
+	uint64_t h = bucket_hash(hash, size), mask = ((uint64_t)1 << g->bits) - 1, want = slot_key(h, size, 0);
 	for (uint64_t i = h >> (64 - g->bits);; i = (i + 1) & mask) {
-		uint64_t w = __atomic_load_n(&g->s[i], __ATOMIC_ACQUIRE);
+		uint64_t w = __atomic_load_n(&g->s[i].key, __ATOMIC_ACQUIRE);
 		uint32_t id = (uint32_t)w;
 		if (!id)
 			return 0;
-		if ((uint32_t)(w >> 32) == (uint32_t)h) {
-			const struct hp_bucket *b = hp_stacktab_get(id);
-			const struct hp_stack *sk = b->stack;
-			if (b->size == size && sk->hash == hash && same_frames(sk, pcs, n))
+		if ((w & KEY_MATCH) == want) {
+			const struct hp_stack *sk = __atomic_load_n(&g->s[i].stack, __ATOMIC_RELAXED);
+			if (!sk)
+				return 0;       /* a retired generation's page, given back: ask under the lock */
+			if (sk->hash == hash && same_frames(sk, pcs, n) &&
+			    (size < SIZE_ESC || hp_stacktab_get(id)->size == size))
 				return id;
 		}
 	}

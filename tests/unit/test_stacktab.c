@@ -126,6 +126,23 @@ int main(void)
 	const struct hp_bucket *k = hp_stacktab_get(a64);
 	CHECK(k->size == 64 && k->stack->depth == 3 && k->stack->pcs[2] == 0x3000, "buckets keep size and frames");
 
+	/* The index keeps sizes below 65535 in the slot; larger ones share
+	 * one escape value there and are told apart by the bucket. */
+	uint64_t h = hp_stacktab_hash(a, 3);
+	uint32_t e0 = bucket(a, 3, 65534), e1 = bucket(a, 3, 65535), e2 = bucket(a, 3, 1u << 20),
+		 e3 = bucket(a, 3, (1u << 20) + 65536), z = bucket(a, 3, 0);
+	CHECK(e0 && e1 && e2 && e3 && z && e0 != e1 && e1 != e2 && e2 != e3 && e1 != e3 && z != e0,
+	      "sizes around and above the slot's size field, and size 0, are buckets of their own");
+	CHECK(hp_stacktab_lookup(a, 3, h, 65534) == e0 && hp_stacktab_lookup(a, 3, h, 65535) == e1 &&
+	      hp_stacktab_lookup(a, 3, h, 1u << 20) == e2 && hp_stacktab_lookup(a, 3, h, (1u << 20) + 65536) == e3 &&
+	      hp_stacktab_lookup(a, 3, h, 0) == z && hp_stacktab_lookup(a, 3, h, 64) == a64,
+	      "the lock-free lookup finds each of them");
+	CHECK(!hp_stacktab_lookup(a, 3, h, 3u << 20) && !hp_stacktab_lookup(a, 3, h, 65536) &&
+	      !hp_stacktab_lookup(a, 3, h, 65533) && !hp_stacktab_lookup(b, 3, hp_stacktab_hash(b, 3), 65535),
+	      "and finds nothing for a size or stack never added");
+	CHECK(hp_stacktab_get(e3)->size == (1u << 20) + 65536 && hp_stacktab_get(e1)->size == 65535,
+	      "large buckets keep their sizes");
+
 	uint32_t first_overflow = 0;
 	for (uintptr_t i = 0; i < 300; i++) {
 		uintptr_t s[2] = { 0x9000 + i, 0x42 };

@@ -1,7 +1,8 @@
 /*
  * test_stacktab_gens.c - what the lock-free reader, hp_stacktab_lookup,
- * finds in a bucket index: a slot whose tag matches but whose bucket is
- * another key's, and a generation that a growth has given back (stacktab.c,
+ * finds in a bucket index: a slot whose tag and size field match but whose
+ * bucket is another key's, a slot whose stack word reads as zero, and a
+ * generation that a growth has given back (stacktab.c,
  * bucket_gen), whose slot pages read as zeros.  Every such read must be a
  * miss (the caller then takes the lock), never a wrong bucket, and the probe
  * must end.  (The stack index is read only under the lock, where the
@@ -17,7 +18,7 @@
 struct hp_global hp_g = { .lock = HP_LOCK_INIT };
 HP_TLS struct hp_thread hp_self;       /* ialloc counts its lock in held */
 
-enum { N = 6000 };      /* buckets: the index ends at 8192 slots of 8 bytes, 64 KiB, so pages are given back */
+enum { N = 6000 };      /* buckets: the index ends at 8192 slots of 16 bytes, 128 KiB, so pages are given back */
 
 /* Whether gen_retire keeps the page(s) of a slot at [sl, sl + len) in a
  * generation g of hdr + slots bytes: the header's page, and a last page
@@ -51,33 +52,70 @@ static uint32_t lookup(uintptr_t site, uint64_t size)
 	return hp_stacktab_lookup(pcs, 2, hp_stacktab_hash(pcs, 2), size);
 }
 
+/* Slot j of g as bslot_fill would fill it for bucket id, but with the
+ * tag and size field of the key (site, size): what a 16-bit tag collision
+ * puts in a probe's way. */
+static void put_as(struct bucket_gen *g, uint64_t j, uintptr_t site, uint64_t size, uint32_t id)
+{
+	uintptr_t pcs[2];
+	frames(pcs, site);
+	g->s[j].stack = hp_stacktab_get(id)->stack;
+	g->s[j].key = slot_key(bucket_hash(hp_stacktab_hash(pcs, 2), size), size, id);
+}
+
+static uint64_t home_of(const struct bucket_gen *g, uintptr_t site, uint64_t size)
+{
+	uintptr_t pcs[2];
+	frames(pcs, site);
+	return bucket_hash(hp_stacktab_hash(pcs, 2), size) >> (64 - g->bits);
+}
+
 int main(void)
 {
-	/* Slots with the tag of (site 7, size 0) at its home and the next
-	 * one, as 32-bit tag collisions would put them there: the bucket of
-	 * (site 7, size 100), same stack, other size, and of (site 9, size
-	 * 0), other stack, same size.  The reader is shown this index by
-	 * publishing it as the current one. */
-	uint32_t b100 = bucket(7, 100), other = bucket(9, 0);
-	uintptr_t pcs[2];
-	frames(pcs, 7);
-	uint64_t h = bucket_hash(hp_stacktab_hash(pcs, 2), 0);
+	/* Slots matching (site 7, size 0) by tag and size field at its home
+	 * and the next one: the bucket of (site 9, size 0), another stack,
+	 * and a slot whose stack word reads as zero, as a page given back
+	 * mid-read shows it.  The reader is shown this index by publishing it
+	 * as the current one. */
+	uint32_t other = bucket(9, 0), b100 = bucket(7, 100);
 	struct bucket_gen *real = st.index, *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << 10));
 	if (!g)
-		abort();        /* 8 KiB: the machine is out of memory */
+		abort();        /* 16 KiB: the machine is out of memory */
 	g->bits = 10;
-	uint64_t home = h >> (64 - g->bits), tag = (uint64_t)(uint32_t)h << 32;
-	g->s[home] = tag | b100;
-	g->s[(home + 1) & 1023] = tag | other;
+	uint64_t home = home_of(g, 7, 0);
+	put_as(g, home, 7, 0, other);
 	st.index = g;
 	uint32_t id = lookup(7, 0);
-	CHECK(id == 0, "slots with the key's tag but another key's bucket are no match (got bucket %u)", id);
+	CHECK(id == 0, "a slot with the key's tag and size but another stack is no match (got bucket %u)", id);
+	put_as(g, (home + 1) & 1023, 7, 0, b100);
+	g->s[(home + 1) & 1023].stack = NULL;
+	id = lookup(7, 0);
+	CHECK(id == 0, "a slot whose stack reads as zero is a miss, not a match (got bucket %u)", id);
+	g->s[(home + 1) & 1023].key = 0;
 	st.index = real;
 	uint32_t b0 = bucket(7, 0);
-	g->s[(home + 2) & 1023] = tag | b0;
+	put_as(g, (home + 1) & 1023, 7, 0, b0);
 	st.index = g;
 	id = lookup(7, 0);
-	CHECK(id == b0, "the key's own bucket, past them, is found (bucket %u, want %u)", id, b0);
+	CHECK(id == b0, "the key's own bucket, past another, is found (bucket %u, want %u)", id, b0);
+
+	/* Sizes from SIZE_ESC up share one size field: (site 7, 80000) in
+	 * the way of (site 7, 70000), same stack, is told apart by its
+	 * bucket. */
+	st.index = real;
+	uint32_t b80k = bucket(7, 80000);
+	memset(g->s, 0, sizeof g->s[0] << g->bits);
+	home = home_of(g, 7, 70000);
+	put_as(g, home, 7, 70000, b80k);
+	st.index = g;
+	id = lookup(7, 70000);
+	CHECK(id == 0, "a large size's slot, matching by tag and the shared size field, is no match (got %u)", id);
+	st.index = real;
+	uint32_t b70k = bucket(7, 70000);
+	put_as(g, (home + 1) & 1023, 7, 70000, b70k);
+	st.index = g;
+	id = lookup(7, 70000);
+	CHECK(id == b70k, "the large size's own bucket, past it, is found (bucket %u, want %u)", id, b70k);
 	st.index = real;
 
 	/* N buckets made the ordinary way, then their generation given back,
@@ -91,7 +129,7 @@ int main(void)
 		found += lookup(0x1000 + i % 13, 16 * i) == ids[i];
 		/* found later only if every slot its probe passes is kept */
 		const struct hp_bucket *b = hp_stacktab_get(ids[i]);
-		uint64_t *sl = index_find(g, b->stack, b->size, &id);
+		struct bslot *sl = index_find(g, b->stack, b->size, &id);
 		uint64_t mask = ((uint64_t)1 << g->bits) - 1, j = bucket_hash(b->stack->hash, b->size) >> (64 - g->bits);
 		int whole = 1;
 		for (;; j = (j + 1) & mask) {
