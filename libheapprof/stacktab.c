@@ -78,8 +78,10 @@ struct bslot {
  * a word there reads whole or as zero, and a zero key or stack is a miss,
  * after which the reader takes the lock and finds the entry in the current
  * generation; the header stays, so bits matches the slots.  16 bytes a
- * slot at up to 3/4 full: the loop benchmark's 3 000 buckets fit in
- * 64 KiB. */
+ * slot at up to 3/4 full; the first generation has 4096 (64 KiB of
+ * address space, touched as slots are filled), so that the loop
+ * benchmark's 3 000 buckets fit without a growth, whose retired
+ * generation would stay (gen_retire) and add to the peak. */
 struct bucket_gen {
 	unsigned bits;
 	struct bslot s[];
@@ -319,7 +321,7 @@ static int index_reserve(void)
 	struct bucket_gen *old = st.index;
 	if (old && !index_full(old, st.nbuckets + 1))
 		return 0;
-	unsigned bits = old ? old->bits + 1 : 11;
+	unsigned bits = old ? old->bits + 1 : 12;
 	struct bucket_gen *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << bits));
 	if (!g)
 		return -1;
