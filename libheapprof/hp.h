@@ -256,18 +256,21 @@ static inline int hp_countdown(size_t n)
 {
 	struct hp_thread *t = &hp_self;
 #if defined(__x86_64__)
-	/* One subtract on the thread-local word and a jump on "borrow or
-	 * zero", which is n >= countdown: four instructions in malloc with
-	 * the tail jump, where the compiler's load, compare, subtract and
-	 * store made seven (callgrind).  The slow exit adds n back, so the
-	 * slow path finds the countdown as it was.  No output operand: gcc
-	 * 12 dropped the code at the label of an asm goto with a "+m"
-	 * output (the jump landed in the padding); the memory clobber says
-	 * the word changed instead. */
-	asm goto("subq %1, %0\n\tjbe %l[due]" : : "m"(t->countdown), "r"((uint64_t)n) : "cc", "memory" : due);
+	/* Load, subtract, jump on "borrow or zero" (which is n >= countdown),
+	 * store: six instructions in malloc with the tail jump, where the
+	 * compiler's C made seven (a compare beside the subtract).  Nothing is
+	 * stored on the way to the slow path, as in the C form: a subtract
+	 * straight on the word, undone on that way, was two instructions
+	 * less, but a signal handler's allocation between the subtract and
+	 * the undo saw a wrapped countdown, took the fast path, and left the
+	 * thread's countdown near 2^64 (sampling off for good) or its shut
+	 * gate open (tracing, the exit heap).  Here a handler between the load
+	 * and the store only has its own bytes forgotten.  No output operand:
+	 * gcc 12 dropped the code at the label of an asm goto with one. */
+	asm goto("movq %0, %%rax\n\tsubq %1, %%rax\n\tjbe %l[due]\n\tmovq %%rax, %0"
+		 : : "m"(t->countdown), "r"((uint64_t)n) : "rax", "cc", "memory" : due);
 	return 1;
 due:
-	t->countdown += n;
 	return 0;
 #else
 	if (HP_LIKELY(n < t->countdown)) {
