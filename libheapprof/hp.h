@@ -444,7 +444,7 @@ uint64_t hp_livetab_count(void);                            /* live keys, all sh
 /* The free fast path's filter: a byte per 4 KiB page of address space,
  * folded modulo 4 GiB, counting the live sampled blocks that start in a
  * page folding onto it.  No multiply and no pointer to follow: free() is
- * eight instructions before its tail jump (the table probe it replaced took
+ * seven instructions before its tail jump (the table probe it replaced took
  * twelve, with a multiply and two dependent loads).  The index mask is a
  * variable so that the whole struct is .bss (no 1 MiB in the file) and so
  * that tracing can send every free to the slow path: mask 0 and entry 0
