@@ -70,53 +70,55 @@ static uint64_t home_of(const struct bucket_gen *g, uintptr_t site, uint64_t siz
 	return bucket_hash(hp_stacktab_hash(pcs, 2), size) >> (64 - g->bits);
 }
 
+/* Shows the reader g, whose slot `home` of the key (site, size) holds the
+ * bucket in_way under the key's tag and size field: no match.  Then the
+ * key's own bucket, made the ordinary way, put in the next slot: found. */
+static void in_the_way(struct bucket_gen *g, uint64_t home, uintptr_t site, uint64_t size, uint32_t in_way,
+		       const char *what)
+{
+	struct bucket_gen *real = st.index;
+	put_as(g, home, site, size, in_way);
+	st.index = g;
+	uint32_t id = lookup(site, size);
+	CHECK(id == 0, "%s is no match (got bucket %u)", what, id);
+	st.index = real;
+	uint32_t own = bucket(site, size);
+	put_as(g, (home + 1) & 1023, site, size, own);
+	st.index = g;
+	id = lookup(site, size);
+	CHECK(id == own, "... and the key's own bucket, past it, is found (bucket %u, want %u)", id, own);
+	st.index = real;
+}
+
 int main(void)
 {
-	/* Slots matching (site 7, size 0) by tag and size field at its home
-	 * and the next one: the bucket of (site 9, size 0), another stack,
-	 * and a slot whose stack word reads as zero, as a page given back
-	 * mid-read shows it.  The reader is shown this index by publishing it
-	 * as the current one. */
+	/* Slots matching (site 7, size 0) by tag and size field at its home:
+	 * first one whose stack word reads as zero, as a page given back
+	 * mid-read shows it; then the bucket of (site 9, size 0), another
+	 * stack.  The reader is shown this index by publishing it as the
+	 * current one. */
 	uint32_t other = bucket(9, 0), b100 = bucket(7, 100);
 	struct bucket_gen *real = st.index, *g = hp_ialloc(sizeof *g + (sizeof g->s[0] << 10));
 	if (!g)
 		abort();        /* 16 KiB: the machine is out of memory */
 	g->bits = 10;
 	uint64_t home = home_of(g, 7, 0);
-	put_as(g, home, 7, 0, other);
+	put_as(g, home, 7, 0, b100);
+	g->s[home].stack = NULL;
 	st.index = g;
 	uint32_t id = lookup(7, 0);
-	CHECK(id == 0, "a slot with the key's tag and size but another stack is no match (got bucket %u)", id);
-	put_as(g, (home + 1) & 1023, 7, 0, b100);
-	g->s[(home + 1) & 1023].stack = NULL;
-	id = lookup(7, 0);
 	CHECK(id == 0, "a slot whose stack reads as zero is a miss, not a match (got bucket %u)", id);
-	g->s[(home + 1) & 1023].key = 0;
 	st.index = real;
-	uint32_t b0 = bucket(7, 0);
-	put_as(g, (home + 1) & 1023, 7, 0, b0);
-	st.index = g;
-	id = lookup(7, 0);
-	CHECK(id == b0, "the key's own bucket, past another, is found (bucket %u, want %u)", id, b0);
+	g->s[home].key = 0;
+	in_the_way(g, home, 7, 0, other, "a slot with the key's tag and size but another stack");
 
 	/* Sizes from SIZE_ESC up share one size field: (site 7, 80000) in
 	 * the way of (site 7, 70000), same stack, is told apart by its
 	 * bucket. */
-	st.index = real;
 	uint32_t b80k = bucket(7, 80000);
 	memset(g->s, 0, sizeof g->s[0] << g->bits);
-	home = home_of(g, 7, 70000);
-	put_as(g, home, 7, 70000, b80k);
-	st.index = g;
-	id = lookup(7, 70000);
-	CHECK(id == 0, "a large size's slot, matching by tag and the shared size field, is no match (got %u)", id);
-	st.index = real;
-	uint32_t b70k = bucket(7, 70000);
-	put_as(g, (home + 1) & 1023, 7, 70000, b70k);
-	st.index = g;
-	id = lookup(7, 70000);
-	CHECK(id == b70k, "the large size's own bucket, past it, is found (bucket %u, want %u)", id, b70k);
-	st.index = real;
+	in_the_way(g, home_of(g, 7, 70000), 7, 70000, b80k,
+		   "a large size's slot, matching by tag and the shared size field");
 
 	/* N buckets made the ordinary way, then their generation given back,
 	 * as gen_retire does when the index grows; the reader still holds it. */
