@@ -128,6 +128,7 @@ struct hp_thread {
 	uint64_t sample_left;   /* while tracing (countdown held at 0): bytes to the next sample */
 	uint64_t rng;           /* splitmix64 state; 0 = thread not set up yet */
 	uint64_t resume;        /* countdown the dump-signal handler zeroed to reach the slow path */
+	uint64_t last_hash;     /* stack hash of this thread's last sample: where to prefetch the next's */
 	int guard;              /* > 0 while the profiler itself is running on this thread */
 	int dead;               /* thread-exit destructor ran: per-thread counters are gone */
 	int counted;            /* set up and counted in core.live; the destructor counts it out */
@@ -409,6 +410,9 @@ uint32_t hp_stacktab_bucket_locked(const uintptr_t *pcs, int n, uint64_t hash, u
  * (pcs, size) has no bucket yet or it is too new to be seen (then take the
  * lock and call hp_stacktab_bucket_locked).  Never a wrong id. */
 uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t size);
+/* Starts loading the bucket index slot that hp_stacktab_lookup(.., hash,
+ * size) will read first; a hint, any hash will do. */
+void hp_stacktab_prefetch(uint64_t hash, uint64_t size);
 /* Never moves or goes away: safe without the lock for an id the caller
  * got from this table. */
 struct hp_bucket *hp_stacktab_get(uint32_t id);
