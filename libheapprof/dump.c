@@ -1,8 +1,8 @@
 /*
  * dump.c - turning the tables into a profile file.
  *
- * The table locks are held only to copy the bucket counters, one shard
- * at a time; stacks are immutable and never freed, so the copy points at
+ * The table locks are held only to copy the bucket counters and count
+ * the blocks still live, one shard at a time; stacks are immutable and never freed, so the copy points at
  * them.  Symbolizing, encoding and gzip (profile.c) then run unlocked
  * while the program keeps allocating.
  * The file is written under a temporary name in the same directory and
@@ -28,9 +28,25 @@ static struct {
 /* Copies the non-empty buckets, their counts summed over the shards.
  * *out is hp_ialloc'd; free with hp_ifree(*out, *bytes).  Returns the
  * count, or -1 on OOM or a lock not had in time.  Each shard is copied
- * under its own lock, so each shard's frees never exceed its allocations,
- * and the sum's don't either. */
+ * under its own lock, its allocation counts with the blocks still in its
+ * live table, each of which its allocation counted there; so each shard's
+ * live blocks never exceed its allocations, and frees (the difference)
+ * are never negative. */
 #define SNAPSHOT_WAIT_NS 2000000000     /* per lock: critical sections take microseconds */
+
+/* A shard's live blocks, counted into frees of their buckets (1..n) until
+ * the end of the snapshot turns that into allocations less live. */
+struct tally {
+	struct hp_prof_sample *s;
+	uint32_t n;
+};
+
+static void tally_live(uint32_t b, void *arg)
+{
+	struct tally *t = arg;
+	if (b >= 1 && b <= t->n)        /* not HP_BOOT_BUCKET, nor a bucket newer than the snapshot */
+		t->s[b - 1].frees++;
+}
 
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 {
@@ -55,11 +71,11 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 		uint32_t below = hp_stacktab_count_ids_locked(sh);
 		for (uint32_t id = 1; id <= n && id < below; id++) {
 			const struct hp_count *c = hp_stacktab_count_peek_locked(sh, id);
-			if (c) {
+			if (c)
 				s[id - 1].allocs += c->allocs;
-				s[id - 1].frees += c->frees;
-			}
 		}
+		struct tally t = { s, n };
+		hp_livetab_each_locked(sh, tally_live, &t);
 		hp_unlock(&hp_shards[sh].lock);
 	}
 	long k = 0;
@@ -67,11 +83,12 @@ long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes)
 		if (!s[id - 1].allocs)
 			continue;
 		const struct hp_bucket *b = hp_stacktab_get(id);
+		uint64_t allocs = s[id - 1].allocs, live = s[id - 1].frees;
 		s[k].pcs = b->stack->pcs;
 		s[k].npcs = b->stack->depth;
 		s[k].size = b->size;
-		s[k].allocs = s[id - 1].allocs;
-		s[k].frees = s[id - 1].frees;
+		s[k].allocs = allocs;
+		s[k].frees = allocs - live;
 		k++;
 	}
 	*out = s;

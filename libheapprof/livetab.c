@@ -242,3 +242,13 @@ uint64_t hp_livetab_count(void)
 		n += __atomic_load_n(&lt.sh[i].count, __ATOMIC_RELAXED);
 	return n;
 }
+
+void hp_livetab_each_locked(unsigned sh, void (*fn)(uint32_t bucket, void *arg), void *arg)
+{
+	const struct livearr *a = lt.sh[sh].cur;
+	if (!a)
+		return;
+	for (uint64_t i = 0, n = nslots(a); i < n; i++)
+		if (a->s[i].key > BUSY)
+			fn(a->s[i].val, arg);
+}

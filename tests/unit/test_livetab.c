@@ -52,6 +52,20 @@ static void test_pagefilt(void)
 	      "a page that held 300 blocks stays flagged (saturated count), its neighbours do not");
 }
 
+/* What a walk over the table saw: how many keys, and two sums of their
+ * buckets that a missing, doubled or wrong bucket changes. */
+struct tally {
+	uint64_t n, sum, mix;
+};
+
+static void tally(uint32_t bucket, void *arg)
+{
+	struct tally *t = arg;
+	t->n++;
+	t->sum += bucket;
+	t->mix += (uint64_t)bucket * bucket * 0x9e3779b97f4a7c15ull;
+}
+
 static void test_sequential(void)
 {
 	enum { N = 200000 };
@@ -78,6 +92,17 @@ static void test_sequential(void)
 	CHECK(!negatives, "the lock-free check never misses a live block");
 	CHECK(hp_livetab_count() == live, "count %llu matches the truth %llu",
 	      (unsigned long long)hp_livetab_count(), (unsigned long long)live);
+	/* A snapshot's frees are the allocations less the blocks it finds here
+	 * (dump.c): each live block seen once, with its bucket. */
+	struct tally seen = { 0 }, want = { 0 };
+	for (unsigned sh = 0; sh < HP_NSHARDS; sh++)
+		hp_livetab_each_locked(sh, tally, &seen);
+	for (uint64_t k = 0; k < N; k++)
+		if (truth[k])
+			tally(truth[k], &want);
+	CHECK(seen.n == live && seen.sum == want.sum && seen.mix == want.mix,
+	      "hp_livetab_each_locked visits the %llu live blocks once each, with their buckets (%llu visits)",
+	      (unsigned long long)live, (unsigned long long)seen.n);
 	int absent = 0;
 	for (uint64_t k = 0; k < N; k++)
 		absent += !truth[k] && hp_livetab_remove_locked(ptr(k)) != 0;
