@@ -21,14 +21,20 @@ BENCH_PROGS := $(addprefix $(B)/bench/,loop churn deep stacks runner)
 
 .PHONY: bench bench-peers bench-progs
 
-bench-progs: $(BENCH_PROGS)
+bench-progs: $(BENCH_PROGS) $(B)/bench/floor.so
 
 $(BENCH_PROGS): $(B)/bench/%: bench/%.c bench/bench.h include/heapprof.h bench/bench.mk
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $< -ldl
 
-bench: $(LIB) $(BENCH_PROGS)
+# The floor: what forwarding alone costs (floor.c), a row of make bench.
+$(B)/bench/floor.so: bench/floor.c bench/bench.mk
+	$(Q)mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 -fPIC -shared -fno-plt -o $@ $<
+
+bench: $(LIB) $(BENCH_PROGS) $(B)/bench/floor.so
 	$(Q)sh bench/deps.sh core
 	$(Q)python3 bench/bench.py core --bin $(B)/bench --lib $(LIB) $(BENCH_ARGS)
 
