@@ -298,10 +298,10 @@ static __attribute__((noinline)) void record_sample(void *p, size_t n, const str
 		}
 		unsigned si = hp_shard_of(p);
 		struct hp_shard *sh = &hp_shards[si];
+		if (b)
+			hp_stacktab_count_prefetch(si, b);
 		hp_lock(&sh->lock);
 		struct hp_count *c = b ? hp_stacktab_count_locked(si, b) : NULL;
-		/* Another cold line, by bucket: loading during the insert. */
-		__builtin_prefetch(c, 1);
 		if (c && hp_livetab_insert_locked(p, b) == 0) {
 			c->allocs++;
 			if (HP_UNLIKELY(hp_cfg.peak))

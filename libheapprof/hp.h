@@ -423,6 +423,8 @@ struct hp_bucket *hp_stacktab_get(uint32_t id);
 /* Bucket id's counters in shard sh, made (zeroed) on first use; NULL when
  * out of memory.  _locked: caller holds hp_shards[sh].lock. */
 struct hp_count *hp_stacktab_count_locked(unsigned sh, uint32_t id);
+/* Starts loading that counter, without the lock; a hint. */
+void hp_stacktab_count_prefetch(unsigned sh, uint32_t id);
 /* The same for reading: NULL when the shard never counted id. */
 const struct hp_count *hp_stacktab_count_peek_locked(unsigned sh, uint32_t id);
 /* Ids below this have counters in shard sh, if any do (0: none). */

@@ -436,16 +436,38 @@ static HP_COLD struct hp_count *count_chunk_add(unsigned sh, uint32_t c)
 		struct hp_count **nc = hp_ialloc((size_t)ncap * sizeof *nc);
 		if (!nc)
 			return NULL;
-		if (st.counts[sh]) {
+		/* The old table stays (hp_stacktab_count_prefetch may be reading
+		 * it); all of them together are smaller than the new one.  The
+		 * table is published before its capacity, so a reader that sees
+		 * a capacity sees a table at least that large. */
+		if (st.counts[sh])
 			memcpy(nc, st.counts[sh], (size_t)st.counts_cap[sh] * sizeof *nc);
-			hp_ifree(st.counts[sh], (size_t)st.counts_cap[sh] * sizeof *nc);
-		}
-		st.counts[sh] = nc;
-		st.counts_cap[sh] = ncap;
+		__atomic_store_n(&st.counts[sh], nc, __ATOMIC_RELEASE);
+		__atomic_store_n(&st.counts_cap[sh], ncap, __ATOMIC_RELEASE);
 	}
-	if (!st.counts[sh][c] && !(st.counts[sh][c] = hp_ialloc(sizeof(struct hp_count) << CHUNK_BITS)))
-		return NULL;
+	if (!st.counts[sh][c]) {
+		struct hp_count *chunk = hp_ialloc(sizeof(struct hp_count) << CHUNK_BITS);
+		if (!chunk)
+			return NULL;
+		__atomic_store_n(&st.counts[sh][c], chunk, __ATOMIC_RELEASE);
+	}
 	return st.counts[sh][c];
+}
+
+/* The counter is a random line (one per bucket and shard), cold when
+ * samples are far apart: after the index slot, the other cache miss of
+ * a sample (perf, session 16).  Without the lock, so the load overlaps
+ * taking it and the live-table insert: chunks and tables are never
+ * freed, and a chunk not there yet is simply not prefetched. */
+void hp_stacktab_count_prefetch(unsigned sh, uint32_t id)
+{
+	uint32_t c = id >> CHUNK_BITS;
+	if (c >= __atomic_load_n(&st.counts_cap[sh], __ATOMIC_ACQUIRE))
+		return;
+	struct hp_count **tab = __atomic_load_n(&st.counts[sh], __ATOMIC_ACQUIRE);
+	struct hp_count *chunk = __atomic_load_n(&tab[c], __ATOMIC_ACQUIRE);
+	if (chunk)
+		__builtin_prefetch(&chunk[id & CHUNK_MASK], 1);
 }
 
 struct hp_count *hp_stacktab_count_locked(unsigned sh, uint32_t id)

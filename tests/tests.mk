@@ -121,6 +121,11 @@ $(SAN_ASAN_A): $(SAN_ASAN_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# Each test_X_tsan.c / test_X_asan.c is test_X.c #included under a
+# sanitizer: rebuild it when test_X.c changes.
+$(foreach t,$(UNIT_TSAN_SRCS) $(UNIT_ASAN_SRCS),\
+	$(eval $(call unit_bin,$(t)): $(patsubst %_tsan.c,%.c,$(patsubst %_asan.c,%.c,$(t)))))
+
 $(UNIT_TSAN_BINS): $(B)/tests/unit/%: tests/unit/%.c $(SAN_TSAN_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  TSAN    $@")

@@ -55,8 +55,12 @@ static void *reader(void *arg)
 		for (uintptr_t i = 0; i < ADDED; i += 7) {
 			key(s, KNOWN + i);
 			uint32_t id = hp_stacktab_lookup(s, 3, hp_stacktab_hash(s, 3), 8);
-			if (id)
+			if (id) {
 				__atomic_store_n(&seen_id[i], id, __ATOMIC_RELAXED);
+				/* As a sample does before its shard's lock, while
+				 * the writer grows that shard's counter tables. */
+				hp_stacktab_count_prefetch(0, id);
+			}
 		}
 	}
 	__atomic_fetch_add(&wrong, w, __ATOMIC_RELAXED);
@@ -78,7 +82,9 @@ static void test_lockfree_lookup(void)
 	for (uintptr_t i = 0; i < ADDED; i++) {
 		key(s, KNOWN + i);
 		pthread_mutex_lock(&lock);
-		bucket(s, 3, 8);
+		struct hp_count *c = hp_stacktab_count_locked(0, bucket(s, 3, 8));
+		if (c)
+			c->allocs++;
 		pthread_mutex_unlock(&lock);
 	}
 	__atomic_store_n(&stop_readers, 1, __ATOMIC_RELEASE);
@@ -103,6 +109,14 @@ static void test_lockfree_lookup(void)
 	}
 	CHECK(!missed_after, "once the growths are over, every known bucket is found without the lock");
 	CHECK(!bad_seen, "and each bucket they saw being added was the right one (%ld seen)", seen);
+	long counted = 0;
+	for (uintptr_t i = 0; i < ADDED; i++) {
+		key(s, KNOWN + i);
+		const struct hp_count *c = hp_stacktab_count_peek_locked(0, bucket(s, 3, 8));
+		counted += c && c->allocs == 1;
+	}
+	CHECK(counted == ADDED, "the counters made meanwhile, under readers prefetching them, keep their counts (%ld of %d)",
+	      counted, ADDED);
 	key(s, KNOWN + ADDED + 1);
 	CHECK(hp_stacktab_lookup(s, 3, hp_stacktab_hash(s, 3), 8) == 0, "a stack never added is not found");
 }
