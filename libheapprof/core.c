@@ -325,9 +325,9 @@ static __attribute__((noinline)) void record_sample(void *p, size_t n, const str
 
 /* A sample's first cold lines, its live-table slot and (if it comes from
  * this thread's last sample's stack) its bucket index slot, start loading
- * before the draw of the next interval and the stack walk, which take long
- * enough to hide most of them: each a miss of about 100 ns when samples
- * are far apart (perf on the loop benchmark, session 16). */
+ * before the draw of the next interval and the stack walk, which hide part
+ * of them: each a miss of about 100 ns when samples are far apart (perf on
+ * the loop benchmark, session 16). */
 static inline void sample_prefetch(const void *p, size_t n)
 {
 	hp_livetab_prefetch(p);
