@@ -289,7 +289,7 @@ static __attribute__((noinline)) void record_sample(void *p, size_t n, const str
 		/* Known buckets are found without hp_g.lock, so that a sample
 		 * in steady state takes only its shard's lock. */
 		uint64_t h = hp_stacktab_hash(pcs, d);
-		hp_self.last_hash = h;
+		*hp_guess(from->pc) = h;
 		uint32_t b = hp_stacktab_lookup(pcs, d, h, n);
 		if (!b) {
 			hp_lock(&hp_g.lock);
@@ -324,14 +324,14 @@ static __attribute__((noinline)) void record_sample(void *p, size_t n, const str
 }
 
 /* A sample's first cold lines, its live-table slot and (if it comes from
- * this thread's last sample's stack) its bucket index slot, start loading
- * before the draw of the next interval and the stack walk, which hide part
- * of them: each a miss of about 100 ns when samples are far apart (perf on
- * the loop benchmark, session 16). */
-static inline void sample_prefetch(const void *p, size_t n)
+ * the stack of this thread's last sample at the same call site) its bucket
+ * index slot, start loading before the draw of the next interval and the
+ * stack walk, which hide part of them: each a miss of about 100 ns when
+ * samples are far apart (perf on the loop benchmark, session 16). */
+static inline void sample_prefetch(const void *p, size_t n, const struct hp_frame *from)
 {
 	hp_livetab_prefetch(p);
-	hp_stacktab_prefetch(hp_self.last_hash, n);
+	hp_stacktab_prefetch(*hp_guess(from->pc), n);
 }
 
 void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
@@ -359,7 +359,7 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 			t->sample_left -= n;
 			goto out;
 		}
-		sample_prefetch(p, n);
+		sample_prefetch(p, n, from);
 		t->sample_left = hp_sampler_next(t, hp_cfg.rate);
 	} else {
 		if (HP_UNLIKELY(t->resume)) {
@@ -374,7 +374,7 @@ void hp_alloc_slow(void *p, size_t n, const struct hp_frame *from)
 			t->countdown -= n;
 			goto out;
 		}
-		sample_prefetch(p, n);
+		sample_prefetch(p, n, from);
 		t->countdown = hp_sampler_next(t, hp_cfg.rate);
 	}
 	/* A sample mark fell inside these n bytes.  A failed allocation takes

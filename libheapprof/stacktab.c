@@ -411,7 +411,7 @@ uint32_t hp_stacktab_lookup(const uintptr_t *pcs, int n, uint64_t hash, uint64_t
  * apart (about 100 ns on the loop benchmark, perf, session 16); the draw
  * and the stack walk before the lookup hide part of that (half, on the
  * loop's short stacks) when the sample comes from the same stack as this
- * thread's last one. */
+ * thread's last one from the same call site. */
 void hp_stacktab_prefetch(uint64_t hash, uint64_t size)
 {
 	struct bucket_gen *g = __atomic_load_n(&st.index, __ATOMIC_ACQUIRE);
