@@ -2,9 +2,9 @@
  * dump.c - turning the tables into a profile file.
  *
  * The table locks are held only to copy the bucket counters and count
- * the blocks still live, one shard at a time; stacks are immutable and never freed, so the copy points at
- * them.  Symbolizing, encoding and gzip (profile.c) then run unlocked
- * while the program keeps allocating.
+ * the blocks still live, one shard at a time; stacks are immutable and
+ * never freed, so the copy points at them.  Symbolizing, encoding and
+ * gzip (profile.c) then run unlocked while the program keeps allocating.
  * The file is written under a temporary name in the same directory and
  * renamed into place, so a reader sees either no file or a whole one; a
  * failed write removes the temporary file and warns once.
