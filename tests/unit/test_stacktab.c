@@ -1,8 +1,10 @@
 /*
  * test_stacktab.c - interning stacks and (stack, size) buckets, and the
  * overflow bucket once HEAPPROF_MAX_STACKS stacks exist, both indexes
- * keeping every entry as they grow, and the lock-free lookup never giving
- * a wrong bucket while another thread adds stacks and grows the indexes.
+ * keeping every entry as they grow, the lock-free lookup never giving a
+ * wrong bucket while another thread adds stacks and grows the indexes,
+ * and the lock-free counter prefetch safe while a shard's counter tables
+ * grow under it.
  * Also built with ThreadSanitizer (test_stacktab_tsan.c) and AddressSanitizer.
  * Links: stacktab.o ialloc.o config.o
  */
