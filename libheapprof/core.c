@@ -393,9 +393,10 @@ out:
 }
 
 /* The free of a sampled block of bucket b (sign 1), or its undoing (-1:
- * the realloc failed), for the peak's running estimate; the profile's
- * frees need nothing (struct hp_count).  Under sh's lock. */
-static void count_free(struct hp_shard *sh, uint32_t b, int sign)
+ * the realloc failed), in the peak's running estimate: the only thing a
+ * sampled free updates, the profile taking its frees from the live table
+ * (struct hp_count).  Under sh's lock. */
+static void peak_free(struct hp_shard *sh, uint32_t b, int sign)
 {
 	if (HP_UNLIKELY(hp_cfg.peak))
 		peak_account(sh, hp_stacktab_get(b)->size, -sign);
@@ -414,7 +415,7 @@ static uint32_t detach(const void *p)
 	hp_lock(&sh->lock);
 	uint32_t b = hp_livetab_remove_locked(p);
 	if (b && b != HP_BOOT_BUCKET)
-		count_free(sh, b, 1);
+		peak_free(sh, b, 1);
 	hp_unlock(&sh->lock);
 	return b;
 }
@@ -426,7 +427,7 @@ static void reattach(const void *p, uint32_t b)
 	hp_lock(&sh->lock);
 	if (hp_livetab_insert_locked(p, b) == 0) {
 		if (b != HP_BOOT_BUCKET)
-			count_free(sh, b, -1);
+			peak_free(sh, b, -1);
 	} else {
 		__atomic_fetch_add(&hp_g.dropped, 1, __ATOMIC_RELAXED);
 	}
