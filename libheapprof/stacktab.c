@@ -455,20 +455,29 @@ static HP_COLD struct hp_count *count_chunk_add(unsigned sh, uint32_t c)
 	return st.counts[sh][c];
 }
 
-/* The counter is a random line (one per bucket and shard), cold when
- * samples are far apart: after the index slot, the other cache miss of
- * a sample (perf, session 16).  Without the lock, so the load overlaps
- * taking it and the live-table insert: chunks and tables are never
- * freed, and a chunk not there yet is simply not prefetched. */
-void hp_stacktab_count_prefetch(unsigned sh, uint32_t id)
+/* Bucket id's counter in shard sh if the shard has made it, else NULL.
+ * Safe without the shard's lock too (hp_stacktab_count_prefetch): chunks
+ * and tables are never freed, a table is published before its capacity,
+ * and a chunk not there yet reads as NULL. */
+static struct hp_count *count_find(unsigned sh, uint32_t id)
 {
 	uint32_t c = id >> CHUNK_BITS;
 	if (c >= __atomic_load_n(&st.counts_cap[sh], __ATOMIC_ACQUIRE))
-		return;
+		return NULL;
 	struct hp_count **tab = __atomic_load_n(&st.counts[sh], __ATOMIC_ACQUIRE);
 	struct hp_count *chunk = __atomic_load_n(&tab[c], __ATOMIC_ACQUIRE);
-	if (chunk)
-		__builtin_prefetch(&chunk[id & CHUNK_MASK], 1);
+	return chunk ? &chunk[id & CHUNK_MASK] : NULL;
+}
+
+/* The counter is a random line (one per bucket and shard), cold when
+ * samples are far apart: after the index slot, the other cache miss of
+ * a sample (perf, session 16).  Without the lock, so the load overlaps
+ * taking it and the live-table insert. */
+void hp_stacktab_count_prefetch(unsigned sh, uint32_t id)
+{
+	struct hp_count *c = count_find(sh, id);
+	if (c)
+		__builtin_prefetch(c, 1);
 }
 
 struct hp_count *hp_stacktab_count_locked(unsigned sh, uint32_t id)
@@ -489,8 +498,7 @@ uint32_t hp_stacktab_count_ids_locked(unsigned sh)
 
 const struct hp_count *hp_stacktab_count_peek_locked(unsigned sh, uint32_t id)
 {
-	uint32_t c = id >> CHUNK_BITS;
-	return c < st.counts_cap[sh] && st.counts[sh][c] ? &st.counts[sh][c][id & CHUNK_MASK] : NULL;
+	return count_find(sh, id);
 }
 
 uint32_t hp_stacktab_nbuckets(void)
