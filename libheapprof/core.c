@@ -704,8 +704,6 @@ static void init_once(void)
 	hp_interpose_resolve();
 	hp_config_load();
 	hp_dump_init();
-	if (!hp_cfg.follow)
-		unfollow();
 	hp_g.pid = getpid();
 	hp_g.start_ns = hp_now_ns();
 	hp_g.start_mono_ns = hp_mono_ns();
@@ -718,8 +716,6 @@ static void init_once(void)
 		hp_livetab_filter_all();
 	hp_trace_init();
 	core.have_key = pthread_key_create(&core.exit_key, thread_exit) == 0;
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	atexit(exit_hook);
 	__atomic_store_n(&hp_g.ready, 1, __ATOMIC_RELEASE);
 	hp_dumper_start();
 	hp_http_start();
@@ -732,9 +728,30 @@ void hp_init(void)
 	pthread_once(&core.once, init_once);
 }
 
+/* What takes one of libc's own locks: atexit, pthread_atfork and setenv.
+ * Not in init_once, which the first allocation in the process runs, and
+ * that can come from inside libc with the very lock held, in another
+ * library's constructor before ours: __new_exitfn callocs room for the
+ * 33rd atexit handler under __exit_funcs_lock, pthread_atfork grows its
+ * list under its lock, setenv its environment under its own; the thread
+ * then waited on itself for ever (tests/progs/initlockplugin.c).  The
+ * constructor runs from the dynamic linker, before main, with none held.
+ * The price: after such an early start our exit hook is registered after
+ * those constructors' handlers, so it runs before them. */
+static void init_late(void)
+{
+	int g = hp_guard_enter();
+	if (!hp_cfg.follow)
+		unfollow();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atexit(exit_hook);
+	hp_guard_leave(g);
+}
+
 __attribute__((constructor)) static void hp_constructor(void)
 {
 	hp_init();
+	init_late();
 	/* The main thread is counted whether or not it allocates later: a
 	 * program whose other threads all exit lives on in main. */
 	int g = hp_guard_enter();

@@ -66,3 +66,27 @@ else
 	not_ok "sigfree at rate 1: the handler's waiting frees all done, none of its blocks in use at exit" \
 		"pool_alloc/back_alloc objects in use: $left" "$(show sfexact)"
 fi
+
+# heapprof started inside the process's first allocation, made by libc
+# under one of its own locks in a constructor that runs before heapprof's
+# (tests/progs/initlockplugin.c): the program runs to its end as with the
+# plugin alone, and writes its profile.  heapprof's start took the same
+# lock again and the program hung before main.
+need_progs initlockplugin.so forkmt
+for mode in atexit atfork setenv; do
+	run "il.$mode.plain" 60 env INITLOCK=$mode LD_PRELOAD="$PROGS/initlockplugin.so" "$PROGS/forkmt"
+	for follow in 1 0; do
+		tag=il.$mode.$follow
+		rm -rf "$T/il"
+		mkdir -p "$T/il"
+		run "$tag" 60 env INITLOCK=$mode HEAPPROF_FOLLOW=$follow LD_PRELOAD="$LIB $PROGS/initlockplugin.so" \
+			HEAPPROF_OUT="$T/il/p.%p.pb.gz" "$PROGS/forkmt"
+		what="first allocation under libc's $mode lock before our constructor (HEAPPROF_FOLLOW=$follow): no hang, same stdout and exit code, a profile"
+		if [ "$(rc "$tag")" = "$(rc "il.$mode.plain")" ] && cmp -s "$T/il.$mode.plain.out" "$T/$tag.out" &&
+			[ -n "$(ls "$T/il")" ]; then
+			ok "$what"
+		else
+			not_ok "$what" "$(show "$tag")" "plain: $(show "il.$mode.plain")"
+		fi
+	done
+done
