@@ -634,6 +634,7 @@ static int pause_thread(void)
  * program. */
 int hp_dumper_single(int (*call)(int, int), int a, int b)
 {
+	int e0 = errno;
 	int r = call(a, b);
 	if (r == 0 || errno != EINVAL || hp_self.guard)
 		return r;
@@ -666,7 +667,7 @@ int hp_dumper_single(int (*call)(int, int), int a, int b)
 		hp_guard_leave(g);
 	}
 	pthread_setcancelstate(cs, NULL);
-	errno = e;
+	errno = r == 0 ? e0 : e;        /* as the call alone: not our first try's EINVAL */
 	return r;
 }
 

@@ -420,6 +420,10 @@ HP_EXPORT __sighandler_t signal(int sig, __sighandler_t h)
 {
 	if (!hp_dumper_signal_ours(sig))
 		return bsd_signal(sig, h);
+	if (h == SIG_ERR) {             /* as glibc: no handler, the action left alone */
+		errno = EINVAL;
+		return SIG_ERR;
+	}
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = h;

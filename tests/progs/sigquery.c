@@ -6,9 +6,10 @@
  * handler it did not know as None, which it then could not restore.
  *
  * Asks with sigaction and signal, installs its own handler with each and
- * gets the default back as the old one, restores it, and last takes
- * SIGUSR2 itself with its own handler.
+ * gets the default back as the old one, restores it, is refused SIG_ERR as
+ * a handler, and last takes SIGUSR2 itself with its own handler.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,14 @@ int main(void)
 	prev = signal(SIGUSR2, prev);
 	printf("signal put back, had %s\n", name(prev));
 	printf("now %s\n", name(signal(SIGUSR2, SIG_DFL)));
+	/* SIG_ERR is no handler: glibc refuses it and leaves the action
+	 * alone (our signal() once installed it, address -1) */
+	errno = 0;
+	void (*err)(int) = signal(SIGUSR2, SIG_ERR);
+	int e = errno;
+	sigaction(SIGUSR2, NULL, &old);
+	printf("signal(SIG_ERR) gives %s, errno %s, leaves %s\n", err == SIG_ERR ? "SIG_ERR" : name(err),
+	       e == EINVAL ? "EINVAL" : strerror(e), name(old.sa_handler));
 
 	signal(SIGUSR2, on_usr2);
 	kill(getpid(), SIGUSR2);
