@@ -183,11 +183,23 @@ struct stackset {
 	size_t n, cap;
 	struct strmap names;    /* interned frame names */
 	int64_t total, base_total;  /* sums of |value| and |base| */
+	size_t nframes;         /* frames of all stacks: at most CLI_MAX_ALL_FRAMES */
 };
+
+/* A stack expands to at most CLI_MAX_FRAMES frames, inlined ones included:
+ * past that its root side is one frame "[N frames cut]".  heapprof writes
+ * at most 256 frames a stack and pprof's writers about as many, but a
+ * 1.8 KB file can name one location of 1000 inlined lines 20 000 times,
+ * and `flame` ran out of memory drawing it.  All of a profile's stacks
+ * together expand to at most CLI_MAX_ALL_FRAMES frames (1 GiB of
+ * pointers), or the command refuses it. */
+#define CLI_MAX_FRAMES 4096
+#define CLI_MAX_ALL_FRAMES ((size_t)1 << 27)
 
 /* Adds one stack per sample of p whose value of type si is nonzero, as
  * value (as_base 0) or as base (as_base 1); inlined frames are expanded.
- * Equal stacks are not merged yet.  Returns 0 or -1 (out of memory). */
+ * Equal stacks are not merged yet.  Returns 0, or -1 after saying why
+ * (out of memory, or more than CLI_MAX_ALL_FRAMES frames). */
 int stacks_add(struct stackset *s, const struct pprof_profile *p, int si, int as_base);
 /* Sorts the stacks and merges equal ones, dropping those left at zero. */
 void stacks_merge(struct stackset *s);

@@ -157,10 +157,10 @@ int cmd_flame(int argc, char **argv)
 			goto out;
 		}
 		if (stacks_add(&s, &bp, bsi, 1))
-			goto nomem;
+			goto out;       /* it said why */
 	}
 	if (stacks_add(&s, &p, si, 0))
-		goto nomem;
+		goto out;
 	stacks_merge(&s);
 
 	if (!flame_write_svg) {

@@ -63,7 +63,6 @@ int cmd_folded(int argc, char **argv)
 	struct stackset s = { 0 };
 	int rc = EXIT_OK;
 	if (stacks_add(&s, &p, si, 0)) {
-		cli_err("out of memory");
 		rc = EXIT_FAIL;
 		goto out;
 	}

@@ -189,11 +189,18 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 			cli_pct(b, sizeof b, g[i].bytes, tb));
 		if (s->nloc == 0)
 			fprintf(out, "    [no stack]\n");
-		/* Leaf first, like a backtrace; inlined frames before their host. */
+		/* Leaf first, like a backtrace; inlined frames before their host;
+		 * at most CLI_MAX_FRAMES lines, as the other commands. */
+		size_t printed = 0, left = 0;
 		for (size_t j = 0; j < s->nloc; j++) {
 			const struct pprof_location *l = &p->location[s->loc[j]];
 			size_t nl = l->nline ? l->nline : 1;
 			for (size_t k = 0; k < nl; k++) {
+				if (printed == CLI_MAX_FRAMES - 1) {
+					left++;
+					continue;
+				}
+				printed++;
 				char name[CLI_NAME_MAX], pos[CLI_NAME_MAX];
 				cli_frame_name(p, l, k, name, sizeof name);
 				cli_frame_pos(p, l, k, pos, sizeof pos);
@@ -201,6 +208,8 @@ static int report(FILE *out, const char *path, const char *label, const struct p
 					k + 1 < nl ? "  (inlined)" : "");
 			}
 		}
+		if (left)
+			fprintf(out, "    [%zu frames cut]\n", left);
 	}
 	if (shown < ng) {
 		int64_t rb = 0, ro = 0;

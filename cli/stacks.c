@@ -15,6 +15,7 @@
  */
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,40 +60,72 @@ static void locframes_free(struct locframes *lf)
 	free(lf->first);
 }
 
+static size_t sample_nframes(const struct locframes *lf, const struct pprof_sample *sm)
+{
+	size_t nf = 0;
+	for (size_t j = 0; j < sm->nloc; j++)
+		nf += lf->first[sm->loc[j] + 1] - lf->first[sm->loc[j]];
+	return nf;
+}
+
+/* The nf frames of sample sm into fr, root first, cut to CLI_MAX_FRAMES:
+ * the leaf side is kept, the root side is one frame naming how many went.
+ * Returns 0, or -1 when out of memory. */
+static int sample_frames(struct stackset *s, const struct locframes *lf, const struct pprof_sample *sm,
+			 size_t nf, const char **fr)
+{
+	size_t skip = nf > CLI_MAX_FRAMES ? nf - (CLI_MAX_FRAMES - 1) : 0, k = 0;
+	if (skip) {
+		char name[64];
+		snprintf(name, sizeof name, "[%zu frames cut]", skip);
+		int64_t id = strmap_put(&s->names, name, NULL);
+		if (id < 0)
+			return -1;
+		fr[k++] = s->names.keys[id];
+	}
+	for (size_t j = sm->nloc; j-- > 0;)
+		for (size_t x = lf->first[sm->loc[j]]; x < lf->first[sm->loc[j] + 1]; x++)
+			if (skip)
+				skip--;
+			else
+				fr[k++] = lf->names[x];
+	return 0;
+}
+
 int stacks_add(struct stackset *s, const struct pprof_profile *p, int si, int as_base)
 {
 	struct locframes lf = { 0 };
 	int rc = -1;
 	if (locframes_build(&lf, &s->names, p))
-		goto out;
+		goto nomem;
 	for (size_t i = 0; i < p->nsample; i++) {
 		const struct pprof_sample *sm = &p->sample[i];
 		int64_t v = sm->value[si];
 		if (v == 0)
 			continue;
-		size_t nf = 0;
-		for (size_t j = 0; j < sm->nloc; j++)
-			nf += lf.first[sm->loc[j] + 1] - lf.first[sm->loc[j]];
-		if (nf > INT32_MAX)
+		size_t all = sample_nframes(&lf, sm);
+		int nf = all > CLI_MAX_FRAMES ? CLI_MAX_FRAMES : (int)all;
+		s->nframes += (size_t)nf;
+		if (s->nframes > CLI_MAX_ALL_FRAMES) {
+			cli_err("the profile's stacks come to more than %zu frames", CLI_MAX_ALL_FRAMES);
 			goto out;
-		const char **fr = malloc((nf ? nf : 1) * sizeof *fr);
-		if (!fr)
-			goto out;
-		size_t k = 0;
-		for (size_t j = sm->nloc; j-- > 0;)
-			for (size_t x = lf.first[sm->loc[j]]; x < lf.first[sm->loc[j] + 1]; x++)
-				fr[k++] = lf.names[x];
+		}
+		const char **fr = malloc((nf ? (size_t)nf : 1) * sizeof *fr);
+		if (!fr || sample_frames(s, &lf, sm, all, fr)) {
+			free(fr);
+			goto nomem;
+		}
 		if (s->n == s->cap) {
 			size_t nc = s->cap ? s->cap * 2 : 256;
 			struct stack *nv = realloc(s->v, nc * sizeof *nv);
 			if (!nv) {
 				free(fr);
-				goto out;
+				goto nomem;
 			}
 			s->v = nv;
 			s->cap = nc;
 		}
-		s->v[s->n++] = (struct stack){ fr, (int)nf, as_base ? 0 : v, as_base ? v : 0 };
+		s->v[s->n++] = (struct stack){ fr, nf, as_base ? 0 : v, as_base ? v : 0 };
 		/* Sums of magnitudes, as pprof computes a total. */
 		if (as_base)
 			s->base_total = sat_add(s->base_total, sat_abs(v));
@@ -100,6 +133,9 @@ int stacks_add(struct stackset *s, const struct pprof_profile *p, int si, int as
 			s->total = sat_add(s->total, sat_abs(v));
 	}
 	rc = 0;
+	goto out;
+nomem:
+	cli_err("out of memory");
 out:
 	locframes_free(&lf);
 	return rc;
