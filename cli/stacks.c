@@ -322,10 +322,19 @@ int fnodes_build(struct fnodeset *fs, const struct pprof_profile *p, int si, int
 		if (diff_base_sample(s))
 			base_total = sat_add(base_total, sat_abs(w));
 		int64_t parent = -1;
+		/* Only the leaf side's CLI_MAX_FRAMES frames, as stacks_add. */
+		size_t nf = 0;
+		for (size_t j = 0; j < s->nloc; j++)
+			nf += first[s->loc[j] + 1] - first[s->loc[j]];
+		size_t skip = nf > CLI_MAX_FRAMES ? nf - CLI_MAX_FRAMES : 0;
 		/* Root to leaf; within a location, outer function to innermost. */
 		for (size_t j = s->nloc; j-- > 0;) {
 			size_t lo = first[s->loc[j]], hi = first[s->loc[j] + 1];
 			for (size_t x = hi; x-- > lo;) {
+				if (skip) {
+					skip--;
+					continue;
+				}
 				struct fnode *n = &fs->v[ids[x]];
 				if (n->stamp != i + 1) {
 					n->stamp = i + 1;
