@@ -244,15 +244,21 @@ void hp_warn3(const char *msg, const char *subject, const char *why)
 	}
 	char buf[512];
 	size_t len = 0;
+	/* A subject of over 300 bytes (a path, a pattern) is cut, with "...",
+	 * so the reason after it is still on the line. */
+	int cut = subject && strlen(subject) > 300;
 	const char *parts[] = { "heapprof: ", msg, subject ? " '" : "", subject ? subject : "",
-				subject ? "'" : "", why ? ": " : "", why ? why : "", "\n" };
+				cut ? "..." : "", subject ? "'" : "", why ? ": " : "", why ? why : "" };
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		size_t l = strlen(parts[i]);
-		if (l > sizeof buf - len)
-			l = sizeof buf - len;
+		if (i == 3 && cut)
+			l = 300;
+		if (l > sizeof buf - 1 - len)
+			l = sizeof buf - 1 - len;
 		memcpy(buf + len, parts[i], l);
 		len += l;
 	}
+	buf[len++] = '\n';
 	hp_write_stderr(buf, len, 1);
 out:
 	errno = e;

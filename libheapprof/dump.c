@@ -187,8 +187,11 @@ static int write_through(const char *path, const struct stat *ls, const uint8_t 
 int hp_dump_write_file(const char *path, const uint8_t *data, size_t len)
 {
 	struct stat ls;
-	if (lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode) && !S_ISDIR(ls.st_mode))
+	if (lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode)) {
+		if (S_ISDIR(ls.st_mode))
+			return -EISDIR; /* before a temporary file beside it: rename onto "/" says EBUSY */
 		return write_through(path, &ls, data, len);
+	}
 	char tmp[4200];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
 		return -ENAMETOOLONG;
@@ -319,9 +322,19 @@ static const char *live(void)
 	return live_pattern[0] ? live_pattern : hp_dump_pattern();
 }
 
+/* A pattern whose name comes out too long is said, once, as a failed
+ * write would be: it used to leave no profile and no word. */
+static int expand_or_warn(const char *pattern, char *path, size_t len)
+{
+	int r = hp_dump_expand(pattern, path, len);
+	if (r != 0)
+		hp_warn3("cannot write profile", pattern, hp_dump_write_error(r));
+	return r;
+}
+
 int hp_dump_next(char *path, size_t len)
 {
-	int r = hp_dump_expand(live(), path, len);
+	int r = expand_or_warn(live(), path, len);
 	if (r != 0)
 		return r;
 	return hp_dump_to_path(path);
@@ -330,7 +343,7 @@ int hp_dump_next(char *path, size_t len)
 void hp_dump_at_exit(void)
 {
 	char path[4096];
-	if (!hp_cfg.out || !hp_cfg.rate || hp_dump_expand(hp_dump_pattern(), path, sizeof path) != 0)
+	if (!hp_cfg.out || !hp_cfg.rate || expand_or_warn(hp_dump_pattern(), path, sizeof path) != 0)
 		return;
 	hp_dump_to_path(path);
 }

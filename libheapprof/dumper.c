@@ -695,16 +695,20 @@ static int peak_path(char *buf, size_t len)
 	const char *pat = hp_dump_pattern();
 	char tmp[4096];
 	const char *n = strstr(pat, "%n");
+	int w;
 	if (n)
-		snprintf(tmp, sizeof tmp, "%.*speak%s", (int)(n - pat), pat, n + 2);
+		w = snprintf(tmp, sizeof tmp, "%.*speak%s", (int)(n - pat), pat, n + 2);
 	else {
 		size_t l = strlen(pat);
 		if (l > 6 && !strcmp(pat + l - 6, ".pb.gz"))
-			snprintf(tmp, sizeof tmp, "%.*s.peak.pb.gz", (int)(l - 6), pat);
+			w = snprintf(tmp, sizeof tmp, "%.*s.peak.pb.gz", (int)(l - 6), pat);
 		else
-			snprintf(tmp, sizeof tmp, "%s.peak", pat);
+			w = snprintf(tmp, sizeof tmp, "%s.peak", pat);
 	}
-	return hp_dump_expand(tmp, buf, len);
+	int r = w < 0 || (size_t)w >= sizeof tmp ? -ENAMETOOLONG : hp_dump_expand(tmp, buf, len);
+	if (r != 0)     /* said once, as a failed write; not cut short into another name */
+		hp_warn3("cannot write profile", pat, hp_dump_write_error(r));
+	return r;
 }
 
 static void write_peak(void)

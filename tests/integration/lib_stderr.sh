@@ -28,4 +28,31 @@ else
 	not_ok "$what" "$(show kept)"
 fi
 
+# A pattern too long for a file name: one warning, its subject cut so the
+# reason still shows.  It used to write nothing and say nothing.
+long=$(printf '%05000d' 0)
+preload long 30 HEAPPROF_OUT="$long" true
+what="HEAPPROF_OUT of 5000 bytes: one line, the pattern cut at 300 bytes, 'File name too long'"
+if [ "$(rc long)" = 0 ] && [ "$(grep -c . "$T/long.err")" = 1 ] &&
+	[ "$(cat "$T/long.err")" = "heapprof: cannot write profile '$(printf '%0300d' 0)...': File name too long" ]; then
+	ok "$what"
+else
+	not_ok "$what" "$(show long)"
+fi
+
+# A directory (as root, rename onto / fails with EBUSY, which was said
+# as "the program's own stdout or stderr file"): said as a directory, and
+# no temporary file is left in it.
+mkdir "$T/adir"
+for d in "$T/adir" /; do
+	preload dir 30 HEAPPROF_OUT="$d" true
+	what="HEAPPROF_OUT=$d, a directory: 'Is a directory', nothing written into it"
+	if [ "$(rc dir)" = 0 ] && [ "$(cat "$T/dir.err")" = "heapprof: cannot write profile '$d': Is a directory" ] &&
+		[ -z "$(ls -A "$T/adir")" ] && [ -z "$(ls -a / | grep '^\.tmp\.')" ]; then
+		ok "$what"
+	else
+		not_ok "$what" "$(show dir)"
+	fi
+done
+
 exit $FAILED
