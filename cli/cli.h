@@ -245,5 +245,8 @@ char *launch_find_library(void);
  * 127/126 when it could not be started (message printed).
  */
 int launch_run(char **argv, const char *lib, char **env_set, pid_t *pid);
+/* 1 when launch_run's program was killed by a signal, which it has said:
+ * callers need not say again that it wrote no profile. */
+int launch_killed(void);
 
 #endif

@@ -253,7 +253,8 @@ static int leaks_run(char **cmd, long long top)
 		char err[512];
 		fflush(stdout);
 		if (access(path, F_OK) != 0) {
-			cli_err("no profile was written by '%s' (it did not exit normally?)", cmd[0]);
+			if (!launch_killed())   /* which launch_run said */
+				cli_err("no profile was written by '%s' (it did not exit normally?)", cmd[0]);
 		} else if (pprof_read_file(path, &p, err, sizeof err) != PPROF_OK) {
 			cli_err("%s", err);
 		} else {

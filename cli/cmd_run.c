@@ -210,14 +210,20 @@ int cmd_run(int argc, char **argv)
 			if (!strcmp(final, "-") || (lstat(final, &fst) == 0 && !S_ISREG(fst.st_mode))) {
 				/* written through, where rename would put a regular
 				 * file in its place (as root, /dev/null's) */
-				if (cli_copy_file(topfile, final) == 0)
+				if (cli_copy_file(topfile, final) == 0) {
 					renamed = 1;
-				unlink(topfile);
+					unlink(topfile);
+				}
 			} else if (rename(topfile, final) == 0) {
 				renamed = 1;
 			} else {
 				cli_err("cannot rename '%s' to '%s': %s", shown(topfile), final, strerror(errno));
 			}
+			/* Not delivered where asked: the profile stays under the
+			 * name the library gave it, listed below, and run fails
+			 * (with -o /dev/full it was deleted and run exited 0). */
+			if (!renamed && rc == 0)
+				rc = EXIT_FAIL;
 		}
 		free(topfile);
 		if (renamed && final[0] != '/') {
@@ -262,7 +268,7 @@ int cmd_run(int argc, char **argv)
 	free(names);
 	if (!any && rate && !strcmp(rate, "0"))
 		cli_err("no profile was written: --rate 0 turns profiling off");
-	else if (!any)
+	else if (!any && !launch_killed())      /* that it was killed, launch_run said */
 		cli_err("no profile was written (did '%s' exit normally? is HEAPPROF_RATE=0?)", cmd[0]);
 	goto out;
 nomem:

@@ -25,7 +25,13 @@
 
 static struct {
 	volatile sig_atomic_t child;    /* pid to forward signals to, 0 = none */
+	int killed;                     /* the last program run was killed by a signal */
 } launch;
+
+int launch_killed(void)
+{
+	return launch.killed;
+}
 
 static void forward(int sig)
 {
@@ -183,6 +189,7 @@ int launch_run(char **argv, const char *lib, char **env_set, pid_t *pidp)
 		rc = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
+		launch.killed = 1;
 		const char *abbr = sigabbrev_np(sig);
 		cli_err("'%s' was killed by signal %d (%s%s)%s", argv[0], sig, abbr ? "SIG" : "", abbr ? abbr : "unknown",
 			WCOREDUMP(status) ? ", core dumped" : "");

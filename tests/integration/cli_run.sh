@@ -23,8 +23,11 @@ run e0 20 "$HP" run sh -c 'echo out; echo err >&2'
 check "$([ "$(rc e0)" = 0 ] && [ "$(cat "$T/e0.out")" = out ] && grep -qx err "$T/e0.err"; echo $?)" \
 	"run without --: the program's stdout and stderr pass through" "$(show e0)"
 run term 20 "$HP" run -- sh -c 'kill -TERM $$'
-check "$([ "$(rc term)" = 143 ] && grep -qx "heapprof: 'sh' was killed by signal 15 (SIGTERM)" "$T/term.err"; echo $?)" \
-	"run reports death by SIGTERM and exits 143" "$(show term)"
+check "$([ "$(rc term)" = 143 ] && one_line term && grep -qx "heapprof: 'sh' was killed by signal 15 (SIGTERM)" "$T/term.err"; echo $?)" \
+	"run reports death by SIGTERM in one line (not also 'no profile was written') and exits 143" "$(show term)"
+run lterm 20 "$HP" leaks -- sh -c 'kill -TERM $$'
+check "$([ "$(rc lterm)" = 143 ] && one_line lterm && grep -qx "heapprof: 'sh' was killed by signal 15 (SIGTERM)" "$T/lterm.err"; echo $?)" \
+	"leaks too: death by SIGTERM in one line, exit 143" "$(show lterm)"
 run segv 20 "$HP" run -- sh -c 'kill -SEGV $$'
 check "$([ "$(rc segv)" = 139 ] && grep -q "^heapprof: 'sh' was killed by signal 11 (SIGSEGV" "$T/segv.err"; echo $?)" \
 	"run reports death by SIGSEGV and exits 139" "$(show segv)"
@@ -149,6 +152,18 @@ if mknod "$T/r/null" c 1 3 2>/dev/null; then
 		"run -o DEVICE: still a device, no file left beside it" "$(show kdev)" "$(ls -l "$T/r")"
 else
 	skip "run -o DEVICE" "mknod not permitted"
+fi
+# -o a device that refuses the bytes: run fails, and the profile is kept
+# where the library wrote it and listed (it was deleted, and run exited 0).
+if [ -c /dev/full ]; then
+	run kfull 60 "$HP" run -o /dev/full -- "$KNOWN"
+	kept=$(sed -n "s/^heapprof: wrote '\(.*\)'$/\1/p" "$T/kfull.err")
+	check "$([ "$(rc kfull)" = 1 ] && grep -q "^heapprof: cannot write '/dev/full': No space left on device$" "$T/kfull.err" &&
+		[ -f "$kept" ] && pprof -raw "$kept" | grep -q '^Samples:'; echo $?)" \
+		"run -o /dev/full: exit 1, the profile kept and listed" "$(show kfull)"
+	[ -n "$kept" ] && rm -f "$kept"
+else
+	skip "run -o /dev/full" "no /dev/full"
 fi
 echo first >"$T/r/app.txt"
 ln -s /proc/self/fd/1 "$T/r/stdout-link"       # stands in for /dev/stdout (see lib_output.sh)
