@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,41 @@ void strmap_free(struct strmap *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* The temporary file being written, removed if a signal ends us first:
+ * `flame` stopped by timeout(1) left 'a.svg.tmp.PID' behind.  One at a
+ * time; the handler only unlinks and dies of the signal as it would have. */
+static const char *volatile out_tmp;
+static const int out_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static struct sigaction out_old[sizeof out_sigs / sizeof out_sigs[0]];
+
+static void out_on_signal(int sig)
+{
+	const char *t = out_tmp;
+	if (t)
+		unlink(t);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* tmp: handlers on (a signal ignored, under nohup say, stays ignored);
+ * NULL: the old ones back. */
+static void out_guard(const char *tmp)
+{
+	for (size_t i = 0; i < sizeof out_sigs / sizeof out_sigs[0]; i++) {
+		if (!tmp) {
+			sigaction(out_sigs[i], &out_old[i], NULL);
+			continue;
+		}
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = out_on_signal;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(out_sigs[i], NULL, &out_old[i]) == 0 && out_old[i].sa_handler != SIG_IGN)
+			sigaction(out_sigs[i], &sa, NULL);
+	}
+	out_tmp = tmp;
+}
+
 int cli_out_open(struct cli_out *o, const char *path)
 {
 	struct stat sb;
@@ -413,10 +449,13 @@ int cli_out_open(struct cli_out *o, const char *path)
 			cli_err("out of memory");
 			return -1;
 		}
+		out_guard(o->tmp);
 		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	}
 	if (o->fd < 0) {
 		cli_err("cannot create '%s': %s", path, strerror(errno));
+		if (o->tmp)
+			out_guard(NULL);
 		free(o->tmp);
 		o->tmp = NULL;
 		return -1;
@@ -437,6 +476,8 @@ int cli_out_close(struct cli_out *o, int err)
 		if (o->tmp)
 			unlink(o->tmp);
 	}
+	if (o->tmp)
+		out_guard(NULL);
 	free(o->tmp);
 	o->tmp = NULL;
 	return err ? -1 : 0;

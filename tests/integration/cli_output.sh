@@ -93,4 +93,26 @@ if [ -f "$LIB" ]; then
 	kill -KILL "$tpid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
 fi
+# Stopped by a signal while it writes (timeout(1), ^C): the temporary file
+# beside the output goes too; it was left behind.  strace holds each write
+# for 3 s, so the signal lands while the file is open.
+if command -v strace >/dev/null 2>&1 &&
+	strace -o /dev/null -e inject=write:delay_enter=1 true 2>/dev/null; then
+	mkdir -p "$T/sig"
+	(strace -f -o /dev/null -e inject=write:delay_enter=3000000 "$HP" flame -o "$T/sig/f.svg" "$T/after.pb.gz" \
+		>/dev/null 2>&1; exit 0) &
+	spid=$!
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ -n "$(ls "$T/sig")" ] && break
+		sleep 0.2
+	done
+	left_before=$(ls "$T/sig")
+	pkill -TERM -f "^$HP flame -o $T/sig/f.svg"
+	wait "$spid"
+	check "$([ -n "$left_before" ] && [ -z "$(ls "$T/sig")" ]; echo $?)" \
+		"flame -o ended by SIGTERM while writing: no temporary file left" "before: $left_before; after: $(ls "$T/sig")"
+else
+	skip "flame -o ended by SIGTERM while writing" "no strace with fault injection"
+fi
+
 finish
