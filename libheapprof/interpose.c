@@ -624,8 +624,10 @@ HP_EXPORT void *valloc(size_t n)
 HP_EXPORT void *pvalloc(size_t n)
 {
 	void *p = real.pvalloc(n);
+	/* The request rounded up to pages, as pvalloc promises; 0 stays 0
+	 * (it was charged a page, where glibc gives a minimum chunk) */
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
-	ACCOUNT(p, n ? (n + ps - 1) & ~(ps - 1) : ps);
+	ACCOUNT(p, (n + ps - 1) & ~(ps - 1));
 	return p;
 }
 

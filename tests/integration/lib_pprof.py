@@ -57,6 +57,7 @@ KNOWN = {
     "mixed_leaf": (5, 2097200, 3, 48),
     "shared_leaf": (30, 960, 30, 960),
     "zero_site": (3, 0, 2, 0),
+    "pva0_site": (1, 0, 1, 0),
 }
 
 THREADS = {"produce": (160000, 9600000, 800, 48000)}

@@ -21,6 +21,7 @@
  *   ma_site                 1         3000           1          3000   memalign(256)
  *   va_site                 1         5000           1          5000   valloc
  *   pva_site                1   6000|page-rounded (8192)               pvalloc(6000)
+ *   pva0_site               1            0           1             0   pvalloc(0): 0 pages
  *   static_leaf             7         2331           7          2331   a static function
  *   chain_leaf              5          640           5           640   under chain_8..chain_1
  *   mixed_leaf              5      2097200           3            48   3 x 16 B + 2 x 1 MiB
@@ -125,6 +126,12 @@ void pva_site(void)
 	keep(pvalloc(6000)); /* @pva_site */
 }
 
+/* Charged a page once, where glibc gives a minimum chunk. */
+void pva0_site(void)
+{
+	keep(pvalloc(0)); /* @pva0_site */
+}
+
 /* Not in .dynsym (no -rdynamic): the profile must name it from .symtab. */
 static void static_leaf(void)
 {
@@ -202,6 +209,7 @@ int main(void)
 	ma_site();
 	va_site();
 	pva_site();
+	pva0_site();
 	static_leaf();
 	chain_1();
 	mixed_leaf();
