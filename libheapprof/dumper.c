@@ -539,6 +539,16 @@ void hp_dumper_atfork_child(void)
 	hp_dumper_needed = 0;
 	dm.retire = hp_g.frozen;        /* the child's one thread is the program's; a frozen
 					 * child never starts the thread or counts a signal */
+	/* The child's peak is its own, from its heap at the fork: the
+	 * parent's copy was written as the child's peak profile, a state its
+	 * heap never had, and the parent's mark hid the child's own peaks. */
+	if (dm.peak_snap && !hp_g.frozen)
+		hp_ifree(dm.peak_snap, dm.peak_bytes);
+	dm.peak_snap = NULL;
+	dm.peak_n = 0;
+	dm.peak_bytes = 0;
+	dm.peak_inuse = 0;
+	dm.peak_mark = hp_est_inuse();
 	if (!dm.armed || hp_g.frozen)
 		return;
 	dm.served = dm.done = __atomic_load_n(&dm.wake, __ATOMIC_ACQUIRE);

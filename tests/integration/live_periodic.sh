@@ -93,4 +93,23 @@ for mode in rate1 default nopct; do
 	fi
 done
 
+# A child forked with 4 MiB in use grows to 12 MiB and exits: its peak
+# profile is its own 12 MiB.  It was the parent's 64 MiB copy, which the
+# child inherited and wrote as its peak.
+d=$T/peakfork
+mkdir -p "$d"
+preload peak-fork 60 HEAPPROF_RATE=1 HEAPPROF_PEAK=1 HEAPPROF_OUT="$d/p.%p.%n.pb.gz" "$PROGS/live_peak" 0 fork
+peaks=$(ls "$d" | grep -c '\.peak\.pb\.gz$')
+pp=$($PP inuse "$d"/p.*.peak.pb.gz | awk '{ print $2 }' | sort -n | tr '\n' ' ')
+child_peak=${pp%% *}
+parent_peak=${pp#* }
+parent_peak=${parent_peak% }
+if [ "$(rc peak-fork)" = 0 ] && [ "$peaks" = 2 ] && [ "$child_peak" -ge $((12 * MIB)) ] &&
+	[ "$child_peak" -le $((13 * MIB)) ] && [ "$parent_peak" -ge $((50 * MIB)) ]; then
+	ok "HEAPPROF_PEAK=1, a fork child growing to 12 MiB: its peak profile holds $((child_peak / MIB)) MiB, the parent's $((parent_peak / MIB))"
+else
+	not_ok "HEAPPROF_PEAK=1, a fork child growing to 12 MiB: its own peak profile" \
+		"peak profiles: $peaks, in use: $pp" "$(show peak-fork)"
+fi
+
 exit $FAILED
