@@ -16,6 +16,7 @@
 #include "../libheapprof/hp_env.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -121,6 +122,60 @@ static char sig_disposition(long pid, int sig)
 	}
 	free(s);
 	return r;
+}
+
+static const char *sig_name(int sig, char *buf, size_t len)
+{
+	if (sigabbrev_np(sig))
+		snprintf(buf, len, "SIG%s", sigabbrev_np(sig));
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+/* 1 when every thread of process pid blocks sig (SigBlk of each
+ * /proc/PID/task/TID/status): the kernel then holds the signal for good,
+ * and a dump never comes. */
+static int sig_blocked_everywhere(long pid, int sig)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int threads = 0, blocking = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char what[300], *s;
+		snprintf(what, sizeof what, "task/%.280s/status", de->d_name);
+		if (read_proc(pid, what, &s, NULL))
+			continue;
+		const char *blk = strstr(s, "\nSigBlk:");
+		threads++;
+		blocking += blk && (strtoull(blk + 9, NULL, 16) >> (sig - 1) & 1);
+		free(s);
+	}
+	closedir(d);
+	return threads > 0 && blocking == threads;
+}
+
+/* The root under which process pid's absolute paths lie, as we see them:
+ * "" when it has ours (and our mount namespace), else /proc/PID/root (a
+ * chroot, a container): the profile was written there. */
+static const char *proc_root(long pid, char *buf, size_t len)
+{
+	char ns[64], mine[64];
+	struct stat a, b;
+	snprintf(buf, len, "/proc/%ld/root", pid);
+	snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", pid);
+	snprintf(mine, sizeof mine, "/proc/self/ns/mnt");
+	if (stat(buf, &a) == 0 && stat("/", &b) == 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		return buf;
+	if (stat(ns, &a) == 0 && stat(mine, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		return buf;
+	return "";
 }
 
 static const char *env_get(const char *env, size_t len, const char *name)
@@ -235,6 +290,12 @@ int cmd_dump(int argc, char **argv)
 		cli_err("process %ld has exited", pid);
 		return EXIT_FAIL;
 	}
+	if (st0 == 'T' || st0 == 't') {
+		/* the dump would come only after a SIGCONT, unasked for then */
+		cli_err("process %ld is stopped%s: no dump taken (send it SIGCONT first)", pid,
+			st0 == 't' ? " by a debugger" : "");
+		return EXIT_FAIL;
+	}
 	if ((e = read_proc(pid, "maps", &maps, NULL))) {
 		cli_err("cannot read the memory map of process %ld: %s%s", pid, strerror(e), why(e));
 		goto out;
@@ -283,7 +344,7 @@ int cmd_dump(int argc, char **argv)
 	 * have moved since.  The shell's PWD in its environment names it when
 	 * a shell started it; its working directory when it never moved.  Both
 	 * are watched when they differ. */
-	char link[4096];
+	char link[4096], rootbuf[64];
 	const char *roots[2] = { NULL, NULL };
 	int nroots = 0, relative_unsure = 0;
 	if (ov[0] != '/') {
@@ -306,13 +367,19 @@ int cmd_dump(int argc, char **argv)
 				roots[nroots++] = link;
 		}
 	} else {
-		roots[nroots++] = "";
+		roots[nroots++] = proc_root(pid, rootbuf, sizeof rootbuf);
 	}
 	/* A root whose directory cannot be read (a stale PWD without the
 	 * pattern's subdirectory) is left out; only when none can be read is
 	 * that an error. */
 	for (int i = 0; i < nroots; i++) {
-		char *full = *roots[i] ? outpat_join(roots[i], ov) : strdup(ov);
+		char *full = NULL;
+		if (!*roots[i])
+			full = strdup(ov);
+		else if (ov[0] == '/' && asprintf(&full, "%s%s", roots[i], ov) < 0)
+			full = NULL;    /* under the process's root: no '%' in /proc/PID/root */
+		else if (ov[0] != '/')
+			full = outpat_join(roots[i], ov);
 		int d = ndir;
 		if (!full)
 			goto nomem;
@@ -352,10 +419,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (disp != 'c') {
 		char name[32];
-		if (sigabbrev_np(sig))
-			snprintf(name, sizeof name, "SIG%s", sigabbrev_np(sig));
-		else
-			snprintf(name, sizeof name, "signal %d", sig);
+		sig_name(sig, name, sizeof name);
 		if (disp == 0)
 			cli_err("no process with pid %ld", pid);
 		else if (disp == 'i')
@@ -366,6 +430,12 @@ int cmd_dump(int argc, char **argv)
 		goto out;
 	}
 
+	if (sig_blocked_everywhere(pid, sig)) {
+		char name[32];
+		cli_err("every thread of process %ld blocks %s, heapprof's dump signal: no dump taken", pid,
+			sig_name(sig, name, sizeof name));
+		goto out;
+	}
 	if (kill((pid_t)pid, sig)) {
 		e = errno;
 		if (e == ESRCH)

@@ -232,6 +232,53 @@ if [ -f "$LIB" ]; then
 		"a program that chdir'ed: dump finds its profile in the directory it started in" "$(show cd)"
 	kill "$cpid" 2>/dev/null
 	wait "$cpid" 2>/dev/null
+
+	# A stopped process would dump only once continued, unasked for by
+	# then; one that blocks the signal in every thread never: both are
+	# refused at once, saying why (it waited out the timeout and asked
+	# whether the program handled the signal itself).
+	env LD_PRELOAD="$LIB" HEAPPROF_OUT="$T/live/st.%p.%n.pb.gz" sleep 30 &
+	lpid=$!
+	wait_mapped "$lpid"
+	kill -STOP "$lpid"
+	run st 20 "$HP" dump --timeout 5 "$lpid"
+	check "$([ "$(rc st)" = 1 ] && one_line st && grep -qx "heapprof: process $lpid is stopped: no dump taken (send it SIGCONT first)" "$T/st.err"; echo $?)" \
+		"dump of a stopped process: refused at once, one line" "$(show st)"
+	kill -CONT "$lpid"
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	env LD_PRELOAD="$LIB" HEAPPROF_OUT="$T/live/bl.%p.%n.pb.gz" "$B/tests/progs/sigblock" >"$T/blprog.out" &
+	lpid=$!
+	for _i in $(seq 100); do
+		grep -q ready "$T/blprog.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	run bl 20 "$HP" dump --timeout 5 "$lpid"
+	check "$([ "$(rc bl)" = 1 ] && one_line bl && grep -qx "heapprof: every thread of process $lpid blocks SIGUSR2, heapprof's dump signal: no dump taken" "$T/bl.err"; echo $?)" \
+		"dump of a process blocking SIGUSR2 in every thread: refused at once, one line" "$(show bl)"
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+
+	# A process in a mount namespace of its own (a container): its
+	# absolute HEAPPROF_OUT names a directory we cannot see, a tmpfs
+	# mounted only there.  dump finds the file through /proc/PID/root
+	# (it looked in our filesystem and timed out).
+	mkdir -p "$T/ns"
+	if unshare -m sh -c "mount -t tmpfs tmpfs '$T/ns'" 2>/dev/null; then
+		# unshare, sh and env exec in turn: one pid, sleep's in the end
+		unshare -m sh -c "mount -t tmpfs tmpfs '$T/ns' && exec env LD_PRELOAD='$LIB' HEAPPROF_OUT='$T/ns/n.%p.%n.pb.gz' sleep 30" &
+		upid=$!
+		npid=$upid
+		wait_mapped "$npid"
+		run ns 20 "$HP" dump --timeout 5 "$npid"
+		check "$([ "$(rc ns)" = 0 ] && [ "$(cat "$T/ns.out")" = "/proc/$npid/root$T/ns/n.$npid.1.pb.gz" ] &&
+			[ -z "$(ls -A "$T/ns")" ] && pprof -raw "$(cat "$T/ns.out")" | grep -q '^Samples:'; echo $?)" \
+			"dump of a process in its own mount namespace: the profile found under /proc/PID/root" "$(show ns)"
+		kill "$npid" 2>/dev/null
+		wait "$upid" 2>/dev/null
+	else
+		skip "dump of a process in its own mount namespace" "cannot unshare a mount namespace here"
+	fi
 else
 	skip "live dumps with the real library" "build/libheapprof.so not built"
 fi
