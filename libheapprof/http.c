@@ -65,6 +65,10 @@
 #define HTTP_ACCEPT_PAUSE_NS    100000000LL     /* after EMFILE and the like */
 #define HTTP_STOP_LOOK_NS       1000000000LL    /* hs.stopping looked at, at least */
 #define HTTP_MAX_SECONDS        300             /* longest ?seconds= window */
+/* Open ?seconds= windows at once: half the slots, so the other half serve
+ * immediate requests (16 windows held every slot, and GET / waited out the
+ * windows: "other requests are served while the window is open") */
+#define HTTP_MAX_WINDOWS        (HTTP_MAX_CONNS / 2)
 
 enum http_state { C_FREE, C_READ, C_WAIT, C_WRITE, C_DRAIN };
 
@@ -234,6 +238,7 @@ static const char *http_reason(int status)
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default:  return "Internal Server Error";
 	}
@@ -480,6 +485,14 @@ static void http_profile(struct http_conn *c, const char *name, int alloc_defaul
 		}
 		if (debug) {
 			http_error(c, 400, "seconds and debug params are incompatible", NULL);
+			return;
+		}
+		int open_windows = 0;
+		for (int i = 0; i < HTTP_MAX_CONNS; i++)
+			open_windows += hs.conn[i].state == C_WAIT;
+		if (open_windows >= HTTP_MAX_WINDOWS) {
+			http_error(c, 503, "too many profiles with seconds= being collected at once; try again later",
+				   "Retry-After: 10\r\n");
 			return;
 		}
 		c->nsnap = hp_dump_snapshot(&c->snap, &c->snap_bytes);

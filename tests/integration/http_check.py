@@ -330,6 +330,24 @@ def check_proto(addr, argv):
     for s in idles:
         s.close()
 
+    # ?seconds= windows take at most half the server's 16 slots: with 8
+    # open, a 9th is refused at once (503) and the rest is served at once.
+    # 16 windows held every slot, and the index waited the windows out.
+    windows = []
+    for _ in range(8):
+        w = connect(addr)
+        w.sendall(b"GET /debug/pprof/heap?seconds=20 HTTP/1.0\r\n\r\n")
+        windows.append(w)
+    time.sleep(0.3)
+    status, headers, body, secs = get(addr, "/debug/pprof/heap?seconds=20")
+    check(status == 503 and secs < 2 and headers.get("retry-after") == "10",
+          "a 9th ?seconds window is refused at once: 503 with Retry-After (%.2f s)" % secs, status, body[:200])
+    status, _, body, secs = get(addr, "/debug/pprof/")
+    check(status == 200 and secs < 2, "the index is served while 8 windows are open (%.2f s)" % secs, status)
+    for w in windows:
+        w.close()
+    time.sleep(0.3)
+
     # clients that vanish mid-response: a small receive window, a few bytes
     # read, then a reset (SO_LINGER 0); the big ?debug=1 text is still being sent
     for i in range(5):
