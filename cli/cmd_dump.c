@@ -166,14 +166,13 @@ static int sig_blocked_everywhere(long pid, int sig)
  * chroot, a container): the profile was written there. */
 static const char *proc_root(long pid, char *buf, size_t len)
 {
-	char ns[64], mine[64];
+	char ns[64];
 	struct stat a, b;
 	snprintf(buf, len, "/proc/%ld/root", pid);
 	snprintf(ns, sizeof ns, "/proc/%ld/ns/mnt", pid);
-	snprintf(mine, sizeof mine, "/proc/self/ns/mnt");
 	if (stat(buf, &a) == 0 && stat("/", &b) == 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
 		return buf;
-	if (stat(ns, &a) == 0 && stat(mine, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+	if (stat(ns, &a) == 0 && stat("/proc/self/ns/mnt", &b) == 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
 		return buf;
 	return "";
 }
