@@ -241,6 +241,11 @@ if [ -f "$LIB" ]; then
 	lpid=$!
 	wait_mapped "$lpid"
 	kill -STOP "$lpid"
+	# the stop lands a moment later: until /proc says so
+	for _i in $(seq 100); do
+		[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$lpid/stat" 2>/dev/null)" = T ] && break
+		sleep 0.05
+	done
 	run st 20 "$HP" dump --timeout 5 "$lpid"
 	check "$([ "$(rc st)" = 1 ] && one_line st && grep -qx "heapprof: process $lpid is stopped: no dump taken (send it SIGCONT first)" "$T/st.err"; echo $?)" \
 		"dump of a stopped process: refused at once, one line" "$(show st)"
