@@ -391,7 +391,8 @@ void strmap_free(struct strmap *m)
 
 /* The temporary file being written, removed if a signal ends us first:
  * `flame` stopped by timeout(1) left 'a.svg.tmp.PID' behind.  One at a
- * time; the handler only unlinks and dies of the signal as it would have. */
+ * time; the handler only unlinks and dies of the signal as it would have
+ * (SA_RESETHAND has put the default action back by then). */
 static const char *volatile out_tmp;
 static const int out_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 static struct sigaction out_old[sizeof out_sigs / sizeof out_sigs[0]];
@@ -401,7 +402,6 @@ static void out_on_signal(int sig)
 	const char *t = out_tmp;
 	if (t)
 		unlink(t);
-	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
@@ -417,6 +417,7 @@ static void out_guard(const char *tmp)
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = out_on_signal;
+		sa.sa_flags = SA_RESETHAND;
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(out_sigs[i], NULL, &out_old[i]) == 0 && out_old[i].sa_handler != SIG_IGN)
 			sigaction(out_sigs[i], &sa, NULL);

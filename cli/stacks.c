@@ -60,11 +60,13 @@ static void locframes_free(struct locframes *lf)
 	free(lf->first);
 }
 
-static size_t sample_nframes(const struct locframes *lf, const struct pprof_sample *sm)
+/* How many frames sample sm expands to, location i's being
+ * first[i] .. first[i + 1] (locframes and fnodes_build index them alike). */
+static size_t sample_nframes(const size_t *first, const struct pprof_sample *sm)
 {
 	size_t nf = 0;
 	for (size_t j = 0; j < sm->nloc; j++)
-		nf += lf->first[sm->loc[j] + 1] - lf->first[sm->loc[j]];
+		nf += first[sm->loc[j] + 1] - first[sm->loc[j]];
 	return nf;
 }
 
@@ -103,7 +105,7 @@ int stacks_add(struct stackset *s, const struct pprof_profile *p, int si, int as
 		int64_t v = sm->value[si];
 		if (v == 0)
 			continue;
-		size_t all = sample_nframes(&lf, sm);
+		size_t all = sample_nframes(lf.first, sm);
 		int nf = all > CLI_MAX_FRAMES ? CLI_MAX_FRAMES : (int)all;
 		s->nframes += (size_t)nf;
 		if (s->nframes > CLI_MAX_ALL_FRAMES) {
@@ -323,9 +325,7 @@ int fnodes_build(struct fnodeset *fs, const struct pprof_profile *p, int si, int
 			base_total = sat_add(base_total, sat_abs(w));
 		int64_t parent = -1;
 		/* Only the leaf side's CLI_MAX_FRAMES frames, as stacks_add. */
-		size_t nf = 0;
-		for (size_t j = 0; j < s->nloc; j++)
-			nf += first[s->loc[j] + 1] - first[s->loc[j]];
+		size_t nf = sample_nframes(first, s);
 		size_t skip = nf > CLI_MAX_FRAMES ? nf - CLI_MAX_FRAMES : 0;
 		/* Root to leaf; within a location, outer function to innermost. */
 		for (size_t j = s->nloc; j-- > 0;) {
