@@ -244,18 +244,20 @@ void hp_warn3(const char *msg, const char *subject, const char *why)
 	}
 	char buf[512];
 	size_t len = 0;
-	/* A subject of over 300 bytes (a path, a pattern) is cut, with "...",
-	 * so the reason after it is still on the line. */
-	int cut = subject && strlen(subject) > 300;
-	const char *parts[] = { "heapprof: ", msg, subject ? " '" : "", subject ? subject : "",
-				cut ? "..." : "", subject ? "'" : "", why ? ": " : "", why ? why : "" };
+	/* A subject of over WARN_SUBJECT_MAX bytes (a path, a pattern) is cut,
+	 * with "...", so the reason after it is still on the line. */
+	enum { WARN_SUBJECT_MAX = 300 };
+	size_t sublen = subject ? strlen(subject) : 0;
+	int cut = sublen > WARN_SUBJECT_MAX;
+	const struct { const char *s; size_t n; } parts[] = {
+		{ "heapprof: ", 10 }, { msg, strlen(msg) },
+		{ " '", subject ? 2 : 0 }, { subject, cut ? WARN_SUBJECT_MAX : sublen }, { "...", cut ? 3 : 0 },
+		{ "'", subject ? 1 : 0 }, { ": ", why ? 2 : 0 }, { why, why ? strlen(why) : 0 },
+	};
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		size_t l = strlen(parts[i]);
-		if (i == 3 && cut)
-			l = 300;
-		if (l > sizeof buf - 1 - len)
-			l = sizeof buf - 1 - len;
-		memcpy(buf + len, parts[i], l);
+		size_t l = parts[i].n < sizeof buf - 1 - len ? parts[i].n : sizeof buf - 1 - len;
+		if (l)
+			memcpy(buf + len, parts[i].s, l);
 		len += l;
 	}
 	buf[len++] = '\n';

@@ -58,11 +58,13 @@ static void say(const char *what, int r)
 	printf("%s: %s\n", what, r == 0 ? "ok" : strerror(errno));
 }
 
-/* 0, or -1 with errno once EINVAL has lasted about a second. */
+/* 0, or -1 with errno once EINVAL has lasted about a second.  errno is
+ * ENOTTY before each try, so after a success it shows whether the call
+ * touched it. */
 static int alone(int (*call)(void))
 {
 	int r;
-	for (int i = 0; (r = call()) != 0 && errno == EINVAL && i < 100; i++)
+	for (int i = 0; (errno = ENOTTY, r = call()) != 0 && errno == EINVAL && i < 100; i++)
 		usleep(10000);
 	return r;
 }
@@ -105,13 +107,7 @@ int main(void)
 	 * new thread starts the profiler's again. */
 	pthread_create(&t, NULL, work, NULL);
 	pthread_join(t, NULL);
-	int r = -1;
-	for (int i = 0; i < 100; i++) {
-		errno = ENOTTY;
-		if ((r = setns_own_mnt()) == 0 || errno != EINVAL)
-			break;
-		usleep(10000);
-	}
+	int r = alone(setns_own_mnt);
 	printf("setns to our own mount namespace after a thread: %s, errno %s\n", r == 0 ? "ok" : "failed",
 	       r != 0 ? strerror(errno) : errno == ENOTTY ? "untouched" : strerror(errno));
 	say("unshare(CLONE_NEWUSER), alone", alone(unshare_user));
