@@ -122,8 +122,9 @@ with gzip.open(sys.argv[2], "wb", 6) as f:
 PY
 run unk 60 "$HP" top --exact "$T/unk.pb.gz"
 run unkref 20 "$HP" top --exact "$T/after.pb.gz"
-check "$([ "$(rc unk)" = 0 ] && [ "$(sed 1d "$T/unk.out")" = "$(sed 1d "$T/unkref.out")" ]; echo $?)" \
-	"a profile followed by 64 MiB of an unknown field reads as the profile" "$(show unk)"
+check "$([ "$(rc unk)" = 0 ] && [ "$(sed 1d "$T/unk.out")" = "$(sed 1d "$T/unkref.out")" ] &&
+	[ "$(pprof -top "$T/unk.pb.gz" | sed 1d)" = "$(pprof -top "$T/after.pb.gz" | sed 1d)" ]; echo $?)" \
+	"a profile followed by 64 MiB of an unknown field reads as the profile, to us as to go tool pprof" "$(show unk)"
 
 # A type that is not there, asked for by name.
 run st 20 "$HP" top --sample bogus "$T/after.pb.gz"
