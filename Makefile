@@ -32,7 +32,7 @@ LIB_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--version-script=libheappr
 LIB_LIBS := -ldw -lelf -lz -ldl -lpthread
 
 LIB_SRCS := $(addprefix libheapprof/, interpose.c core.c config.c sampler.c stack.c cfi.c \
-	ialloc.c exitheap.c deferred.c fdtab.c stacktab.c livetab.c modtab.c dump.c dumper.c http.c trace.c leaks.c pb.c profile.c \
+	ialloc.c exitheap.c deferred.c fdtab.c stacktab.c livetab.c modtab.c dump.c dumper.c beacon.c http.c trace.c leaks.c pb.c profile.c \
 	symbolize.c)
 LIB_OBJS := $(patsubst libheapprof/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 LIB      := $(B)/libheapprof.so

@@ -228,6 +228,49 @@ static int maps_library(const char *maps)
 	return 0;
 }
 
+/* The library's beacon (libheapprof/beacon.c): the settings it started
+ * with, which a program that sets its process title cannot overwrite as it
+ * does its environment.  Returns 1 and sets *off (HEAPPROF_RATE=0), *sig and
+ * *out (the live-dump pattern, absolute; malloc'd) when maps has one, else 0
+ * (an older library, or one that could not make it: read the environment). */
+static int maps_beacon(const char *maps, int *off, int *sig, char **out)
+{
+	static const char tag[] = "/memfd:" HP_ENV_BEACON, gone[] = " (deleted)";
+	const char *found = NULL;
+	size_t flen = 0;
+	for (const char *line = maps; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		const char *t = memmem(line, n, tag, sizeof tag - 1);
+		if (t && t > line && t[-1] == ' ') {    /* the path column; the last such line */
+			found = t + sizeof tag - 1;
+			flen = n - (size_t)(found - line);
+		}
+		line += n + (end ? 1 : 0);
+	}
+	if (!found)
+		return 0;
+	if (flen >= sizeof gone - 1 && !memcmp(found + flen - (sizeof gone - 1), gone, sizeof gone - 1))
+		flen -= sizeof gone - 1;
+	*off = flen == 3 && !memcmp(found, "off", 3);
+	*sig = 0;
+	*out = NULL;
+	if (*off)
+		return 1;
+	char *v = strndup(found, flen), *o;
+	if (!v)
+		return 0;
+	long s;
+	if (sscanf(v, "sig=%ld", &s) != 1 || s < 0 || s >= 65 || !(o = strstr(v, " out=/"))) {
+		free(v);
+		return 0;
+	}
+	*sig = (int)s;
+	*out = strdup(o + 5);
+	free(v);
+	return *out != NULL;
+}
+
 static const char *why(int e)
 {
 	return e == EACCES || e == EPERM ? " (it belongs to another user?)" : "";
@@ -303,40 +346,53 @@ int cmd_dump(int argc, char **argv)
 		cli_err("process %ld does not have libheapprof loaded", pid);
 		goto out;
 	}
-	if ((e = read_proc(pid, "environ", &env, &envlen))) {
-		cli_err("cannot read the environment of process %ld: %s%s", pid, strerror(e), why(e));
-		goto out;
-	}
-
-	/* The library's reading of HEAPPROF_SIGNAL, its own code: a bad value
-	 * means the default, 0 means no signal dumps. */
-	int sig = SIGUSR2;
-	const char *sv = env_get(env, envlen, "HEAPPROF_SIGNAL");
-	if (sv && *sv) {
-		int s = hp_env_signal(sv);
-		if (s == 0) {
-			cli_err("process %ld has signal dumps turned off (HEAPPROF_SIGNAL=%s)", pid, sv);
+	int sig = SIGUSR2, off;
+	const char *ov;
+	if (maps_beacon(maps, &off, &sig, &pat)) {
+		if (off) {
+			cli_err("process %ld has the profiler turned off (HEAPPROF_RATE=0)", pid);
 			goto out;
 		}
-		if (s > 0)
-			sig = s;
-	}
-	const char *rate = env_get(env, envlen, "HEAPPROF_RATE");
-	uint64_t rv;
-	if (rate && hp_env_u64(rate, &rv) == 0 && rv == 0) {       /* as the library reads it */
-		cli_err("process %ld has the profiler turned off (HEAPPROF_RATE=0)", pid);
-		goto out;
-	}
-	const char *ov = env_get(env, envlen, "HEAPPROF_OUT");
-	if (!ov || !*ov)
-		ov = "heapprof.%p.%n.pb.gz";
-	/* Dumps taken while the program runs get ".%n" before the extension
-	 * when the pattern has no %n (the exit profile keeps the plain name):
-	 * libheapprof/dump.c live_init. */
-	if (!outpat_has(ov, 'n')) {
-		if (!(pat = outpat_insert(ov, ".%n")))
-			goto nomem;
-		ov = pat;
+		if (sig == 0) {
+			cli_err("process %ld has signal dumps turned off (HEAPPROF_SIGNAL=0)", pid);
+			goto out;
+		}
+		ov = pat;       /* absolute, and the live pattern already */
+	} else {
+		if ((e = read_proc(pid, "environ", &env, &envlen))) {
+			cli_err("cannot read the environment of process %ld: %s%s", pid, strerror(e), why(e));
+			goto out;
+		}
+
+		/* The library's reading of HEAPPROF_SIGNAL, its own code: a bad value
+		 * means the default, 0 means no signal dumps. */
+		const char *sv = env_get(env, envlen, "HEAPPROF_SIGNAL");
+		if (sv && *sv) {
+			int s = hp_env_signal(sv);
+			if (s == 0) {
+				cli_err("process %ld has signal dumps turned off (HEAPPROF_SIGNAL=%s)", pid, sv);
+				goto out;
+			}
+			if (s > 0)
+				sig = s;
+		}
+		const char *rate = env_get(env, envlen, "HEAPPROF_RATE");
+		uint64_t rv;
+		if (rate && hp_env_u64(rate, &rv) == 0 && rv == 0) {       /* as the library reads it */
+			cli_err("process %ld has the profiler turned off (HEAPPROF_RATE=0)", pid);
+			goto out;
+		}
+		ov = env_get(env, envlen, "HEAPPROF_OUT");
+		if (!ov || !*ov)
+			ov = "heapprof.%p.%n.pb.gz";
+		/* Dumps taken while the program runs get ".%n" before the extension
+		 * when the pattern has no %n (the exit profile keeps the plain name):
+		 * libheapprof/dump.c live_init. */
+		if (!outpat_has(ov, 'n')) {
+			if (!(pat = outpat_insert(ov, ".%n")))
+				goto nomem;
+			ov = pat;
+		}
 	}
 	/* A relative HEAPPROF_OUT is the library's starting directory's (it
 	 * resolves it at start-up), which /proc does not keep: the program may

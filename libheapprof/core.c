@@ -718,6 +718,7 @@ static void init_once(void)
 	core.have_key = pthread_key_create(&core.exit_key, thread_exit) == 0;
 	__atomic_store_n(&hp_g.ready, 1, __ATOMIC_RELEASE);
 	hp_dumper_start();
+	hp_beacon_publish();
 	hp_http_start();
 	hp_boot_serve(0);
 	hp_guard_leave(g);

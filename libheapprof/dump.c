@@ -317,7 +317,7 @@ const char *hp_dump_pattern(void)
 	return hp_cfg.out ? hp_cfg.out : "heapprof.%p.%n.pb.gz";
 }
 
-static const char *live(void)
+const char *hp_dump_live_pattern(void)
 {
 	return live_pattern[0] ? live_pattern : hp_dump_pattern();
 }
@@ -334,7 +334,7 @@ static int expand_or_warn(const char *pattern, char *path, size_t len)
 
 int hp_dump_next(char *path, size_t len)
 {
-	int r = expand_or_warn(live(), path, len);
+	int r = expand_or_warn(hp_dump_live_pattern(), path, len);
 	if (r != 0)
 		return r;
 	return hp_dump_to_path(path);
@@ -373,7 +373,7 @@ HP_EXPORT int heapprof_dump(const char *path)
 	if (hp_g.frozen)
 		return -EBUSY;  /* a fork child whose tables may be half changed (core.c fork_prepare) */
 	int e = errno;
-	struct api_dump d = { buf, hp_dump_expand(path ? path : live(), buf, sizeof buf) };
+	struct api_dump d = { buf, hp_dump_expand(path ? path : hp_dump_live_pattern(), buf, sizeof buf) };
 	if (d.r == 0)
 		hp_stack_run_big(api_dump, &d);     /* the caller's thread may have a small stack */
 	errno = e;

@@ -508,12 +508,20 @@ const char *hp_dump_write_error(int r);   /* why hp_dump_write_file failed, for 
 long hp_dump_snapshot(struct hp_prof_sample **out, size_t *bytes); /* ialloc'd copy */
 void hp_dump_init(void);          /* at init: a relative pattern is taken from the starting directory */
 const char *hp_dump_pattern(void);   /* HEAPPROF_OUT or the default pattern, absolute */
+/* The pattern of dumps taken while the program runs: hp_dump_pattern with
+ * ".%n" before its extension when it has no %n. */
+const char *hp_dump_live_pattern(void);
 int hp_dump_next(char *path, size_t len); /* expand the pattern and dump there */
 void hp_dump_atfork_child(void);
 /* Expands pattern (%p pid, %n next sequence number) into buf. */
 int hp_dump_expand(const char *pattern, char *buf, size_t len);
 /* The final dump at exit, if HEAPPROF_OUT is set. */
 void hp_dump_at_exit(void);
+
+/* ---- beacon.c: the dump settings, for `heapprof dump` to find ---- */
+/* Names a mapping after the dump signal and pattern (hp_env.h); at init,
+ * after hp_dump_init and hp_dumper_start.  Nothing when it cannot. */
+void hp_beacon_publish(void);
 
 /* ---- dumper.c: the background thread (signal, periodic and peak dumps) ---- */
 void hp_dumper_start(void);

@@ -121,4 +121,14 @@ static inline size_t hp_env_ext_at(const char *file)
 	return n;
 }
 
+/* The beacon (libheapprof/beacon.c): a mapping the library names after its
+ * dump settings, which `heapprof dump` finds in /proc/PID/maps as
+ *     /memfd:heapprof:1 sig=12 out=/dir/app.%p.%n.pb.gz (deleted)
+ * or "/memfd:heapprof:1 off" when HEAPPROF_RATE=0.  out= is the pattern of
+ * dumps taken while the program runs, absolute, as the library expands it;
+ * sig= the signal it was told to catch (0: none).  The kernel takes names
+ * of at most 249 bytes. */
+#define HP_ENV_BEACON "heapprof:1 "
+#define HP_ENV_BEACON_MAX 249
+
 #endif

@@ -4,7 +4,8 @@
 # with an empty libheapprof.so preloaded) it follows the target's
 # HEAPPROF_OUT and HEAPPROF_SIGNAL, waits for the new file, validates it,
 # copies it with -o and times out cleanly; with the real library (when
-# built) it takes live dumps of a running program.
+# built) it takes live dumps of a running program, finding the settings in
+# the library's beacon when the program wrote over its environment.
 . "$(dirname "$0")/cli_common.sh"
 need_cli
 go_profiles
@@ -232,6 +233,71 @@ if [ -f "$LIB" ]; then
 		"a program that chdir'ed: dump finds its profile in the directory it started in" "$(show cd)"
 	kill "$cpid" 2>/dev/null
 	wait "$cpid" 2>/dev/null
+
+	# A program that writes its process title over its environment, as
+	# nginx and redis do (tests/progs/proctitle.c), started with a relative
+	# HEAPPROF_OUT and no PWD, then moved to another directory: dump read
+	# the settings from the environment's memory, found the title there,
+	# and waited for the default name in the wrong directory.  The
+	# library's beacon in /proc/PID/maps (libheapprof/beacon.c) names the
+	# signal and the pattern, made absolute where the program started.
+	mkdir -p "$T/pt/start" "$T/pt/data"
+	rm -f "$T/ptfifo"
+	mkfifo "$T/ptfifo"
+	(cd "$T/pt/start" && exec env -u PWD LD_PRELOAD="$LIB" HEAPPROF_OUT=t.%p.pb.gz \
+		"$B/tests/progs/proctitle" "$T/pt/data" <"$T/ptfifo" >"$T/ptprog.out" 2>&1) &
+	ppid_=$!
+	exec 8>"$T/ptfifo"
+	for _i in $(seq 100); do
+		grep -q ready "$T/ptprog.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	run pt 20 "$HP" dump --timeout 5 "$ppid_"
+	exec 8>&-
+	wait "$ppid_"
+	prc=$?
+	check "$([ "$(rc pt)" = 0 ] && [ "$(cat "$T/pt.out")" = "$T/pt/start/t.$ppid_.1.pb.gz" ] &&
+		pprof -raw "$T/pt/start/t.$ppid_.1.pb.gz" | grep -q '^Samples:' && [ -z "$(ls -A "$T/pt/data")" ] &&
+		[ "$prc" = 0 ]; echo $?)" \
+		"a program that wrote its title over its environment and moved: dump finds its profile" \
+		"$(show pt)" "program: exit $prc, $(head -c 200 "$T/ptprog.out")"
+
+	# The same program with the profiler or its signal turned off: said at
+	# once (the environment no longer said so: dump waited for a handler).
+	for off in HEAPPROF_RATE HEAPPROF_SIGNAL; do
+		rm -f "$T/ptfifo"
+		mkfifo "$T/ptfifo"
+		(cd "$T/pt/start" && exec env -u PWD LD_PRELOAD="$LIB" "$off=0" \
+			"$B/tests/progs/proctitle" "$T/pt/data" <"$T/ptfifo" >"$T/ptprog.out" 2>&1) &
+		ppid_=$!
+		exec 8>"$T/ptfifo"
+		for _i in $(seq 100); do
+			grep -q ready "$T/ptprog.out" 2>/dev/null && break
+			sleep 0.05
+		done
+		run po 20 "$HP" dump --timeout 5 "$ppid_"
+		exec 8>&-
+		wait "$ppid_"
+		case $off in
+		HEAPPROF_RATE) want="heapprof: process $ppid_ has the profiler turned off (HEAPPROF_RATE=0)" ;;
+		*) want="heapprof: process $ppid_ has signal dumps turned off (HEAPPROF_SIGNAL=0)" ;;
+		esac
+		check "$([ "$(rc po)" = 1 ] && one_line po && grep -qxF "$want" "$T/po.err"; echo $?)" \
+			"a program that wrote its title over its environment, $off=0: refused at once, one line" "$(show po)"
+	done
+
+	# Under a seccomp filter inherited across exec (tests/progs/filterexec.c:
+	# one that kills at memfd_create), the library makes no beacon, the
+	# program lives, and dump reads the environment as before.
+	"$B/tests/progs/filterexec" env LD_PRELOAD="$LIB" HEAPPROF_OUT="$T/live/fx.%p.%n.pb.gz" sleep 30 &
+	fpid=$!
+	wait_mapped "$fpid"
+	run fx 20 "$HP" dump --timeout 5 "$fpid"
+	check "$([ "$(rc fx)" = 0 ] && [ "$(cat "$T/fx.out")" = "$T/live/fx.$fpid.1.pb.gz" ] &&
+		! grep -q memfd:heapprof "/proc/$fpid/maps" && kill -0 "$fpid"; echo $?)" \
+		"under a seccomp filter: no beacon made, the program lives, dump reads its environment" "$(show fx)"
+	kill "$fpid" 2>/dev/null
+	wait "$fpid" 2>/dev/null
 
 	# A stopped process would dump only once continued, unasked for by
 	# then; one that blocks the signal in every thread never: both are
