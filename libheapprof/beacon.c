@@ -42,7 +42,7 @@
 static int no_seccomp(void)
 {
 	char buf[4096];
-	int fd = hp_open_high("/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);     /* closed at once: not moved high */
 	if (fd < 0)
 		return 0;
 	ssize_t n, len = 0;

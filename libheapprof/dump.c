@@ -227,10 +227,14 @@ int hp_dump_to_path(const char *path)
 	if (r == 0)
 		r = hp_dump_write_file(path, buf.data, buf.len);
 	hp_buf_free(&buf);
-	if (r != 0)
+	if (r != 0) {
 		hp_warn3("cannot write profile", path, hp_dump_write_error(r));
-	else
+	} else {
+		/* said of a profile written, not where none could be */
+		if (hp_dwlib_missing())
+			hp_warn("cannot load libdw.so.1 (elfutils): profiles carry addresses, no function names");
 		hp_trace_line("dump", path);
+	}
 	errno = e;
 	hp_guard_leave(g);
 	return r;

@@ -518,6 +518,10 @@ int hp_dump_expand(const char *pattern, char *buf, size_t len);
 /* The final dump at exit, if HEAPPROF_OUT is set. */
 void hp_dump_at_exit(void);
 
+/* ---- dwlib.c: elfutils, loaded at the first profile (the pointers: dwlib.h) ---- */
+/* 1 when the load was tried and failed: profiles name no functions. */
+int hp_dwlib_missing(void);
+
 /* ---- beacon.c: the dump settings, for `heapprof dump` to find ---- */
 /* Names a mapping after the dump signal and pattern (hp_env.h); at init,
  * after hp_dump_init and hp_dumper_start.  Nothing when it cannot. */

@@ -22,13 +22,13 @@
  * samples and frames, plus one symbolization per distinct address.
  */
 #include <fcntl.h>
-#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dwlib.h"        /* before hp.h (profile.h): its libelf part */
 #include "hp.h"
 
 #define PROF_MAX_LINES 32       /* Lines (inline depth) kept per location */
@@ -446,7 +446,7 @@ static int prof_build_id(const char *path, char *hex, size_t cap)
 {
 	/* only regular files: opening a device node can have side effects */
 	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	if (hp_dwlib_load() != 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return -1;
 	int fd = hp_open_high(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)

@@ -47,11 +47,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <link.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,6 +56,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dwlib.h"        /* before profile.h: its libelf part */
 #include "profile.h"
 
 #define SYM_MAX_FRAMES 32       /* inline depth kept per address */
@@ -228,6 +225,8 @@ static const Dwfl_Callbacks sym_callbacks = {
  * file; symbol tables and DWARF are read lazily, per module, on first use. */
 struct hp_sym *hp_sym_open(void)
 {
+	if (hp_dwlib_load() != 0)
+		return NULL;
 	struct hp_sym *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;

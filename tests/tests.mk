@@ -29,6 +29,9 @@ SAN_SRCS := libheapprof/stacktab.c libheapprof/livetab.c libheapprof/ialloc.c li
 	libheapprof/config.c libheapprof/deferred.c libheapprof/fdtab.c
 LIB_HDRS := $(wildcard libheapprof/*.h) include/heapprof.h
 
+# The unit tests call libdwfl themselves (test_symnames.c checks our names
+# against its tables): linked, where the library loads it (dwlib.c).
+UNIT_LIBS     := $(LIB_LIBS) -ldw -lelf
 UNIT_CFLAGS   := $(BASE_CFLAGS) -Ilibheapprof
 UNIT_CXXFLAGS := $(filter-out -std=gnu11,$(BASE_CFLAGS)) -std=gnu++17 -Ilibheapprof
 SAN_CFLAGS    := -O1 -g -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
@@ -87,12 +90,12 @@ $(UNIT_LIB_A): $(UNIT_LIB_OBJS)
 $(UNIT_LIB_BINS): $(B)/tests/unit/%: tests/unit/%.c $(UNIT_LIB_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_A) $(LIB_LIBS) -lm
+	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_A) $(UNIT_LIBS) -lm
 
 $(UNIT_CC_BINS): $(B)/tests/unit/%: tests/unit/%.cc $(UNIT_LIB_A) $(LIB_HDRS)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  CXX     $@")
-	$(Q)$(CXX) $(UNIT_CXXFLAGS) -o $@ $< $(UNIT_LIB_A) $(LIB_LIBS) -lm
+	$(Q)$(CXX) $(UNIT_CXXFLAGS) -o $@ $< $(UNIT_LIB_A) $(UNIT_LIBS) -lm
 
 # The sanitizer builds compile $(SAN_SRCS) again with the sanitizer and
 # archive them, so a test links only the modules it uses.
@@ -129,12 +132,12 @@ $(foreach t,$(UNIT_TSAN_SRCS) $(UNIT_ASAN_SRCS),\
 $(UNIT_TSAN_BINS): $(B)/tests/unit/%: tests/unit/%.c $(SAN_TSAN_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  TSAN    $@")
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -Itests/unit -o $@ $< $(SAN_TSAN_A) $(LIB_LIBS) -lm
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(TSAN_FLAGS) -Itests/unit -o $@ $< $(SAN_TSAN_A) $(UNIT_LIBS) -lm
 
 $(UNIT_ASAN_BINS): $(B)/tests/unit/%: tests/unit/%.c $(SAN_ASAN_A) $(LIB_HDRS) $(wildcard tests/unit/*.h)
 	$(Q)mkdir -p $(@D)
 	@$(if $(Q),echo "  ASAN    $@")
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< $(SAN_ASAN_A) $(LIB_LIBS) -lm
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $(ASAN_FLAGS) -Itests/unit -o $@ $< $(SAN_ASAN_A) $(UNIT_LIBS) -lm
 
 $(B)/tests/unit/test_flame: tests/unit/test_flame.c $(TEST_FLAME_SRCS) $(wildcard cli/*.h)
 	$(Q)mkdir -p $(@D)
