@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <ucontext.h>
 
 #define NSKIP 12
@@ -140,9 +141,10 @@ int hp_stack_init(void)
 	if (st.mode == HP_UNWIND_LIBUNWIND)
 		per_thread_cache();
 	/* The initialising thread's start now, not at its first allocation:
-	 * for the main thread pthread_getattr_np opens /proc/self/maps, and a
-	 * program may by then run under a seccomp filter that kills on open
-	 * (set up at the top of main, before its first malloc).  Init runs
+	 * should its bounds need pthread_getattr_np's read of /proc/self/maps
+	 * (init on another thread than the first), a program may by then run
+	 * under a seccomp filter that kills on open (set up at the top of
+	 * main, before its first malloc).  Init runs
 	 * before main, from our constructor if not earlier, and its blocks
 	 * come from the bootstrap arena (interpose.c), so the program's heap
 	 * is at main as it would be without us. */
@@ -166,6 +168,36 @@ static int in_new(uintptr_t a)
 /* Learns this thread's stack bounds once (pthread_getattr_np may allocate:
  * the caller holds the guard).  Returns 0, or -1 when they cannot be known;
  * that too is remembered, as the empty range [1, 1), so it is asked once. */
+/* The process's first stack, when this thread runs on it, without asking
+ * pthread_getattr_np: for that stack glibc reads /proc/self/maps with
+ * sscanf, about 0.1 ms of every profiled process's start (more with many
+ * mappings).  The top: the page that holds __libc_stack_end, where _start
+ * found the stack pointer (every frame lies below it, and its page is
+ * mapped).  The bottom: RLIMIT_STACK below the top, as glibc has it when
+ * nothing is mapped nearer, which the kernel sees to (it puts other
+ * mappings at least 128 MiB below the stack; more than that, or no limit,
+ * counts as 128 MiB here: a stack grown past that is just not ours, and
+ * takes the slower walk).  Never read from, only compared with: a bottom
+ * too low could only let a sample run into the stack's guard gap, where
+ * the program's next calls would fault anyway.  0, or -1 when this
+ * thread's stack pointer is not on that stack (a thread's own, or a
+ * forked child of one). */
+extern void *__libc_stack_end;
+static int main_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+	struct rlimit rl;
+	uintptr_t top = ((uintptr_t)__libc_stack_end + 4095) & ~(uintptr_t)4095;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (!__libc_stack_end || getrlimit(RLIMIT_STACK, &rl) != 0)
+		return -1;
+	uintptr_t size = rl.rlim_cur < ((uintptr_t)128 << 20) ? (uintptr_t)rl.rlim_cur : (uintptr_t)128 << 20;
+	if (size < 65536 || sp >= top || sp < top - size)
+		return -1;
+	*lo = top - size;
+	*hi = top;
+	return 0;
+}
+
 static int stack_bounds(void)
 {
 	pthread_attr_t a;
@@ -173,6 +205,12 @@ static int stack_bounds(void)
 	size_t size;
 	if (!stack_hi) {
 		stack_lo = stack_hi = 1;
+		uintptr_t lo, hi;
+		if (main_stack_bounds(&lo, &hi) == 0) {
+			stack_lo = lo;
+			stack_hi = hi;
+			return 0;
+		}
 		if (pthread_getattr_np(pthread_self(), &a) != 0)
 			return -1;
 		int r = pthread_attr_getstack(&a, &addr, &size);
