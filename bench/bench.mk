@@ -17,7 +17,7 @@
 # drop a malloc/free pair whose block is never read.
 BENCH_CFLAGS := $(BASE_CFLAGS) -O2 -fno-omit-frame-pointer -fno-ipa-icf -fno-optimize-sibling-calls \
 	-fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
-BENCH_PROGS := $(addprefix $(B)/bench/,loop churn deep stacks runner)
+BENCH_PROGS := $(addprefix $(B)/bench/,loop churn deep stacks runner start)
 
 .PHONY: bench bench-peers bench-progs
 

@@ -298,9 +298,9 @@ def peer_configs(lib, rounds):
 # ---------------------------------------------------------------- workloads
 
 class Workload:
-    """kind 'micro': the program prints ns_per_alloc; 'real': wall time."""
-    def __init__(self, name, argv, kind, stdin=None, desc=""):
-        self.name, self.argv, self.kind, self.stdin, self.desc = name, argv, kind, stdin, desc
+    """kind 'micro': the program prints ns_per_alloc (per: what one "alloc" is); 'real': wall time."""
+    def __init__(self, name, argv, kind, stdin=None, desc="", per="alloc"):
+        self.name, self.argv, self.kind, self.stdin, self.desc, self.per = name, argv, kind, stdin, desc, per
 
 
 def workloads(binp, work, mode):
@@ -315,6 +315,11 @@ def workloads(binp, work, mode):
                    desc="8192 slots: calloc/malloc/realloc/free at random"),
           Workload("deep", [os.path.join(binp, "deep"), n(5e5 if peers else 1e6)], "micro",
                    desc="malloc+free at call depth 30 (-O2 -fno-omit-frame-pointer)")]
+    if not peers:
+        starts = 100 if QUICK else 300
+        ws.append(Workload("start", [os.path.join(binp, "start"), str(starts), "/bin/true"], "micro", per="start",
+                           desc="/bin/true started %d times, each child loading the library and, under default, "
+                                "writing its profile at exit (CPU: the children's)" % starts))
     os.makedirs(work, exist_ok=True)
     ws.append(Workload("python3", [sysprog("python3"), os.path.join(HERE, "work", "alloc.py"), n(40000 if peers else 60000)],
                        "real", desc="python3 bench/work/alloc.py: dicts, JSON, sort"))
@@ -455,7 +460,7 @@ def table_core(ws, configs, rows):
            " | ".join("%s / plain" % n for n in rcs) + " |",
            "|---|---|" + "---|" * (len(configs) + len(rcs))]
     for w in ws:
-        unit = "CPU ns/alloc" if w.kind == "micro" else "CPU s"
+        unit = "CPU ns/" + w.per if w.kind == "micro" else "CPU s"
         cells = []
         for c in configs:
             d = rows[w.name][c.name]
