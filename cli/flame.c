@@ -679,7 +679,10 @@ static void fg_put_frame(const struct fg_ctx *c, const struct fg_node *d)
 		} else {
 			fputs("; self ", c->out);
 			fg_put_signed(c, delta);
-			fprintf(c->out, ", %+.2f%%", 100 * delta / c->total);
+			/* of BASE's total, as heapprof diff and pprof -diff_base
+			 * give a change (of FILE's, a shrink could pass -100 %) */
+			if (c->btotal > 0)
+				fprintf(c->out, ", %+.2f%%", 100 * delta / c->btotal);
 		}
 	}
 	fprintf(c->out, ")</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\" ry=\"2\"/>"

@@ -243,6 +243,7 @@ int hp_dump_to_path(const char *path)
 int hp_dump_expand(const char *pattern, char *buf, size_t len)
 {
 	size_t o = 0;
+	unsigned long long seq = 0;     /* one dump, one number: every %n the same, as the tool has it */
 	for (const char *p = pattern; *p; p++) {
 		char tmp[32];
 		const char *ins = NULL;
@@ -251,8 +252,9 @@ int hp_dump_expand(const char *pattern, char *buf, size_t len)
 			ins = tmp;
 			p++;
 		} else if (p[0] == '%' && p[1] == 'n') {
-			snprintf(tmp, sizeof tmp, "%llu",
-				 (unsigned long long)__atomic_add_fetch(&dump.seq, 1, __ATOMIC_RELAXED));
+			if (!seq)
+				seq = (unsigned long long)__atomic_add_fetch(&dump.seq, 1, __ATOMIC_RELAXED);
+			snprintf(tmp, sizeof tmp, "%llu", seq);
 			ins = tmp;
 			p++;
 		} else if (p[0] == '%' && p[1] == '%') {

@@ -55,6 +55,17 @@ else
 	not_ok "%p.%n expand to numbers" "files: $files" "$(show n)"
 fi
 
+# Every %n of one name is that dump's number (each took the next one: the
+# exit profile was k.1-2, and a second dump's name began with 3).
+mkdir -p "$T/nn.d"
+preload nn 60 HEAPPROF_OUT="$T/nn.d/k.%n-%n.pb.gz" "$PROGS/known"
+files=$(ls -A "$T/nn.d" | tr '\n' ' ')
+if [ "$files" = "k.1-1.pb.gz " ]; then
+	ok "two %n in one pattern: the same number ($files)"
+else
+	not_ok "two %n in one pattern: the same number" "files: $files" "$(show nn)"
+fi
+
 mkdir -p "$T/none.d"
 (cd "$T/none.d" && timeout 60 env LD_PRELOAD="$LIB" "$PROGS/known" >/dev/null 2>&1)
 if [ -z "$(ls -A "$T/none.d")" ]; then

@@ -266,10 +266,19 @@ static void test_diff(void)
 	      "diff: frames that changed only through children stay white");
 	check(found && fabs(grow.w / steady.w - 3.0) < 0.001, "diff: widths from the new profile");
 	check(!frame(svg, "gone", 0, &mn), "diff: a stack with no new value has no box");
-	check(found && strstr(grow.title, "; self +200 B, +35.71%)") && strstr(steady.title, "; self unchanged)"),
-	      "diff: tooltip carries the change: %s", grow.title);
+	/* +200 of the base's 490, as heapprof diff and pprof -diff_base put it */
+	check(found && strstr(grow.title, "; self +200 B, +40.82%)") && strstr(steady.title, "; self unchanged)") &&
+	      strstr(shrink.title, "; self -100 B, -20.41%)"),
+	      "diff: tooltip carries the change, in percent of the base's total: %s / %s", grow.title, shrink.title);
 	check(strstr(svg, ">Heap growth - total 560 B, base 490 B, change +70 B</text>") != NULL,
 	      "diff: title has both totals and the change");
+	free(svg);
+
+	/* an empty base: the change in bytes, no percent of nothing */
+	struct flame_stack fresh = mk("main;new_site", 100, 0);
+	svg = render(&fresh, 1, &o);
+	check(svg && frame(svg, "new_site", 0, &grow) && strstr(grow.title, "; self +100 B)") &&
+	      !strstr(svg, "nan") && !strstr(svg, "inf%"), "diff against an empty base: %s", svg ? grow.title : "");
 	free(svg);
 }
 
