@@ -228,6 +228,11 @@ void hp_thread_disown(void)
 	__atomic_sub_fetch(&core.live, 1, __ATOMIC_ACQ_REL);
 }
 
+int hp_program_threads(void)
+{
+	return __atomic_load_n(&core.live, __ATOMIC_ACQUIRE);
+}
+
 /* Counts t's thread in core.live, once; the key's destructor counts it
  * out.  Guard held. */
 static void count_in(struct hp_thread *t)
@@ -615,7 +620,11 @@ static void fork_prepare(void)
 		return;
 	}
 	core.fork_guard = hp_guard_enter();
-	hp_dumper_atfork_prepare();
+	if (hp_dumper_atfork_prepare() != 0) {
+		hp_guard_leave(core.fork_guard);
+		t->fork_skip = 1;
+		return;
+	}
 	hp_lock(&hp_g.lock);
 	for (unsigned i = 0; i < HP_NSHARDS; i++)
 		hp_lock(&hp_shards[i].lock);

@@ -84,6 +84,8 @@ static struct {
 	int alone;              /* one thread, whatever glibc's flag says: a forked
 				 * child, or after hp_dumper_single */
 	int stat_fd;            /* /proc/self/stat, kept in the thread's own fd table */
+	int prog_dfl_set;       /* the program set the dump signal to SIG_DFL (hp_dumper_sigaction) */
+	struct sigaction prog_dfl;      /* that action, flags and mask as given, for a read-back */
 } dm = { .busy = PTHREAD_MUTEX_INITIALIZER, .peak_lock = PTHREAD_MUTEX_INITIALIZER,
 	 .peak_mark = 1.0, .stat_fd = -1 };
 
@@ -148,11 +150,35 @@ static int may_start_here(const void *ucv)
 #endif
 }
 
+/* Whether the dump signal sig is the program's own to die of: it set the
+ * signal's action to SIG_DFL and then sent the signal to itself (raise,
+ * kill(getpid()), sigqueue), as a handler that cleans up and re-raises
+ * does, and CPython's signal.signal(s, SIG_DFL); os.kill(os.getpid(), s).
+ * Without us that ends the process; a signal from another process (kill
+ * -USR2, heapprof dump) still asks for a dump, even after SIG_DFL (daemons
+ * reset every signal at start).  Signals whose default is to be ignored
+ * (URG, WINCH) dump either way: nothing of the program's would differ. */
+static int program_default(int sig, const siginfo_t *si)
+{
+	return __atomic_load_n(&dm.prog_dfl_set, __ATOMIC_ACQUIRE) && si && sig != SIGURG && sig != SIGWINCH &&
+	       (si->si_code == SI_USER || si->si_code == SI_TKILL || si->si_code == SI_QUEUE) &&
+	       si->si_pid == getpid();
+}
+
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
-	(void)sig;
-	(void)si;
 	int e = errno;
+	if (program_default(sig, si)) {
+		/* the default action, as the program set it: the signal is
+		 * blocked in this handler, so it lands when the handler returns */
+		struct sigaction dfl = dm.prog_dfl;
+		dfl.sa_handler = SIG_DFL;
+		__sigaction(sig, &dfl, NULL);
+		__atomic_store_n(&dm.sig_ours, 0, __ATOMIC_RELEASE);
+		syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+		errno = e;
+		return;
+	}
 	if (dm.armed && !__atomic_load_n(&dm.retire, __ATOMIC_ACQUIRE)) {
 		__atomic_fetch_add(&dm.wake, 1, __ATOMIC_RELEASE);
 		syscall(SYS_futex, &dm.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -376,13 +402,29 @@ static void start_thread(void)
 	/* Joinable: hp_dumper_retire waits for it to be gone. */
 	pthread_attr_setstacksize(&attr, 256 << 10);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* What pthread_create allocates for the thread (its TLS vector) from
+	 * the bootstrap arena, not the program's heap: started at the
+	 * program's first pthread_create, it left 352 bytes more in use there
+	 * (mallinfo2, malloc_stats) and moved the program's later blocks.  The
+	 * arena serves from the slow path, so the gate is shut meanwhile
+	 * (guarded: no sample, and the countdown is left as it was). */
+	struct hp_thread *t = &hp_self;
+	uint64_t gate = t->countdown;
+	t->countdown = 0;
+	int served = hp_boot_serve(1);
 	int r = hp_real_pthread_create(&dm.thread, &attr, dumper_main, NULL);
+	hp_boot_serve(served);
+	if (t->countdown == 0)
+		t->countdown = gate;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	__atomic_store_n(&dm.running, r == 0, __ATOMIC_RELEASE);
 	if (r != 0)
 		__atomic_store_n(&dm.starting, 0, __ATOMIC_RELEASE);
-	if (r != 0)
+	/* Said where the user asked for what the thread does: a program at
+	 * its thread or memory limit printed it unasked (the default signal
+	 * dumps are there for heapprof dump, which says why none comes). */
+	if (r != 0 && (hp_cfg.signal_set || hp_cfg.interval || hp_cfg.peak || hp_cfg.trace))
 		hp_warn("cannot start the dumper thread: signal and periodic dumps are off");
 }
 
@@ -467,12 +509,20 @@ int hp_dumper_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	if (act && (act->sa_handler == SIG_DFL ? !ours && install_ours(sig) != 0 : __sigaction(sig, act, NULL) != 0))
 		return -1;
 	if (old) {
-		if (ours) {
+		if (ours && __atomic_load_n(&dm.prog_dfl_set, __ATOMIC_ACQUIRE)) {
+			*old = dm.prog_dfl;     /* SIG_DFL with the flags and mask it was given */
+		} else if (ours) {
 			memset(old, 0, sizeof *old);
 			old->sa_handler = SIG_DFL;
 		} else {
 			*old = cur;
 		}
+	}
+	if (act && act->sa_handler == SIG_DFL) {
+		dm.prog_dfl = *act;
+		__atomic_store_n(&dm.prog_dfl_set, 1, __ATOMIC_RELEASE);
+	} else if (act) {
+		__atomic_store_n(&dm.prog_dfl_set, 0, __ATOMIC_RELEASE);
 	}
 	return 0;
 }
@@ -642,11 +692,14 @@ static int pause_thread(void)
  * and the program sees the call's own error.  The HTTP server's thread is
  * not stopped: under HEAPPROF_HTTP these calls fail, as in a threaded
  * program. */
-int hp_dumper_single(int (*call)(int, int), int a, int b)
+int hp_dumper_single(int (*call)(int, int), int a, int b, int ours_matter)
 {
 	int e0 = errno;
 	int r = call(a, b);
-	if (r == 0 || errno != EINVAL || hp_self.guard)
+	/* Only where our thread can be why: not for flags the kernel refuses
+	 * anyway, nor while the program has threads of its own (each such
+	 * refusal cost 15 ms, the dumper stopped and started again). */
+	if (r == 0 || errno != EINVAL || hp_self.guard || !ours_matter || hp_program_threads() > 1)
 		return r;
 	/* unshare and setns are no cancellation points; the join and the
 	 * sleeps below are, and a cancel there left the dumper stopped for
@@ -681,7 +734,7 @@ int hp_dumper_single(int (*call)(int, int), int a, int b)
 	return r;
 }
 
-void hp_dumper_atfork_prepare(void)
+int hp_dumper_atfork_prepare(void)
 {
 	/* Don't fork while another thread is inside pthread_create for the
 	 * dumper (its stack and TLS half set up): wait for it, briefly. */
@@ -689,8 +742,16 @@ void hp_dumper_atfork_prepare(void)
 	     !__atomic_load_n(&dm.running, __ATOMIC_ACQUIRE); i++)
 		sched_yield();
 	/* Don't fork halfway through a dump: the child would inherit a
-	 * half-built buffer and a held lock. */
-	pthread_mutex_lock(&dm.busy);
+	 * half-built buffer and a held lock.  But not for ever: a dump waits
+	 * for the dynamic linker's lock (dlopen, dl_iterate_phdr), and a
+	 * library's constructor that forks holds it: the two waited on each
+	 * other for good (a dlopen in a loop while dumps ran).  After a
+	 * second the fork goes ahead without our locks, its child frozen, as
+	 * a fork from a signal handler that interrupted us. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	return pthread_mutex_timedlock(&dm.busy, &until) == 0 ? 0 : -1;
 }
 
 void hp_dumper_atfork_parent(void)

@@ -46,7 +46,8 @@ void hp_interpose_resolve(void);
 int hp_boot_owns(const void *p);       /* p came from the bootstrap arena */
 int hp_boot_ready(void);               /* the real functions are resolved */
 void hp_boot_register(const void *p);  /* core.c: remember a bootstrap block */
-void hp_boot_serve(int on);            /* 1: this thread's allocations come from the arena (hp_init) */
+int hp_boot_serve(int on);             /* 1: this thread's allocations come from the arena (hp_init,
+                                        * the dumper's start); returns the setting it replaced */
 size_t hp_usable_size(void *p);        /* real malloc_usable_size, arena-aware */
 size_t hp_usable_size_to_free(void *p); /* the same, safe on a bad pointer passed to free */
 /* libc's pthread_create, for the profiler's own threads (not the wrapper). */
@@ -245,6 +246,7 @@ void hp_init(void);
 int hp_thread_created(void);
 void hp_thread_uncreated(void);
 void hp_thread_adopt(void);
+int hp_program_threads(void);   /* the program's threads counted now (not ours) */
 /* Our dumper and HTTP threads, at their start: if another preload's
  * pthread_create allocated on them before that (so they were counted as the
  * program's), they are not: counted, they would keep the count above zero
@@ -369,6 +371,7 @@ int hp_stack_in_handler(void);
 /* libc's executable segment, found by its file name, once; [0, 0) when
  * there is none.  After the first call, safe in a signal handler. */
 void hp_stack_libc_text(uintptr_t *lo, uintptr_t *hi);
+int hp_stack_unwinder_owns(uintptr_t pc);   /* pc lies in libunwind's code (interpose.c, pipe2) */
 void hp_stack_run_big(void (*fn)(void *), void *arg); /* fn(arg) with room for a dump (stack.c) */
 
 /* ---- cfi.c: our own walk from .eh_frame rules, cached per return address ---- */
@@ -529,7 +532,7 @@ void hp_beacon_publish(void);
 
 /* ---- dumper.c: the background thread (signal, periodic and peak dumps) ---- */
 void hp_dumper_start(void);
-void hp_dumper_atfork_prepare(void);
+int hp_dumper_atfork_prepare(void);     /* -1: a dump held on past the wait; fork without our locks */
 void hp_dumper_atfork_parent(void);
 void hp_dumper_atfork_child(void);
 void hp_dumper_peak_check(void);     /* after a sample: copy the counters at a new peak */
@@ -538,7 +541,9 @@ void hp_dumper_program_threaded(void); /* the program created a thread: start ou
 void hp_dumper_exit(void);           /* exit hook: finish a running dump, write the peak */
 void hp_dumper_retire(void);         /* the program's last thread is exiting: stop and join ours */
 void hp_dumper_tick_here(void);      /* HEAPTRACE tick from a batch flush, while no thread runs */
-int hp_dumper_single(int (*call)(int, int), int a, int b); /* unshare, setns: made as if ours were not there */
+/* unshare, setns: made as if ours were not there.  ours_matter: the call
+ * can fail (EINVAL) only because the process has more than one thread. */
+int hp_dumper_single(int (*call)(int, int), int a, int b, int ours_matter);
 extern int hp_dumper_needed;
 
 /* ---- modtab.c: modules stacks point into, remembered after dlclose ---- */

@@ -24,9 +24,11 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct hp_real {
@@ -44,6 +46,7 @@ struct hp_real {
 	int (*pthread_getattr_np)(pthread_t, pthread_attr_t *);
 	int (*unshare)(int);
 	int (*setns)(int, int);
+	int (*pipe2)(int *, int);
 };
 
 static void *boot_malloc(size_t);
@@ -60,11 +63,12 @@ static int boot_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(vo
 static int boot_pthread_getattr_np(pthread_t, pthread_attr_t *);
 static int boot_unshare(int);
 static int boot_setns(int, int);
+static int boot_pipe2(int *, int);
 
 static struct hp_real real = {
 	boot_malloc, boot_free, boot_calloc, boot_realloc, boot_posix_memalign,
 	boot_aligned_alloc, boot_memalign, boot_valloc, boot_pvalloc, boot_malloc_usable_size,
-	boot_pthread_create, boot_pthread_getattr_np, boot_unshare, boot_setns,
+	boot_pthread_create, boot_pthread_getattr_np, boot_unshare, boot_setns, boot_pipe2,
 };
 
 /* ---- bootstrap: resolving the real functions ---- */
@@ -111,9 +115,11 @@ static void *boot_arena_alloc(size_t n)
  * program starts main with, where mallinfo2() saw 4.8 KiB in use, the first
  * small mallocs returned recycled chunks with old pointers in them instead
  * of fresh zeroed memory, and MALLOC_PERTURB_ did not fill those. */
-void hp_boot_serve(int on)
+int hp_boot_serve(int on)
 {
+	int was = boot_serving;
 	boot_serving = on;
+	return was;
 }
 
 static void *serve(size_t n)
@@ -222,6 +228,7 @@ static int boot_resolve(void)
 	r.pthread_getattr_np = must_sym("pthread_getattr_np", NULL);
 	r.unshare = must_sym("unshare", NULL);
 	r.setns = must_sym("setns", NULL);
+	r.pipe2 = must_sym("pipe2", NULL);
 	boot_resolving = 0;
 	if (!r.malloc || !r.free || !r.calloc || !r.realloc) {
 		static const char msg[] = "heapprof: cannot find the real malloc\n";
@@ -239,6 +246,7 @@ static int boot_resolve(void)
 	if (!r.pthread_getattr_np) r.pthread_getattr_np = boot_pthread_getattr_np;
 	if (!r.unshare) r.unshare = boot_unshare;
 	if (!r.setns) r.setns = boot_setns;
+	if (!r.pipe2) r.pipe2 = boot_pipe2;
 	real = r;
 	atomic_store_explicit(&boot.state, 2, memory_order_release);
 	return 1;
@@ -365,6 +373,13 @@ static int boot_setns(int fd, int type)
 	return -1;
 }
 
+static int boot_pipe2(int *fds, int flags)
+{
+	if (boot_resolve() && real.pipe2 != boot_pipe2)
+		return real.pipe2(fds, flags);
+	return (int)syscall(SYS_pipe2, fds, flags);     /* sets errno through libc's syscall() */
+}
+
 /* Not an allocator entry point: pthread_getattr_np holds a thread's lock
  * while it allocates (a cpuset, an attribute extension), and a thread that
  * asked for its stack bounds from such an allocation, through
@@ -393,14 +408,50 @@ static int call_setns(int fd, int type)
 	return real.setns(fd, type);
 }
 
-HP_EXPORT int unshare(int flags)
+/* Nor is this: libunwind (1.6) checks the addresses it reads, on a stack
+ * walk it takes without unwind tables, by writing them to a pipe of its
+ * own, made at its first such walk at the lowest free numbers, the
+ * program's.  A program that closed its descriptors above 2 and opened
+ * files then had libunwind read and write them (its copy of a file
+ * gained bytes it never wrote: tests/progs/unwpipe.c), and the program's
+ * next open() was 5 instead of 3.  So a pipe libunwind makes on our
+ * thread's stack walk goes where our other descriptors go (hp_fd_high);
+ * the program's own pipes are its own, as made. */
+static void pipe_ours(int *fds, const void *caller)
 {
-	return hp_dumper_single(call_unshare, flags, 0);
+	if (HP_UNLIKELY(hp_self.guard) && hp_stack_unwinder_owns((uintptr_t)caller)) {
+		fds[0] = hp_fd_high(fds[0]);
+		fds[1] = hp_fd_high(fds[1]);
+	}
 }
 
+HP_EXPORT int pipe2(int fds[2], int flags)
+{
+	int r = real.pipe2(fds, flags);
+	if (r == 0)
+		pipe_ours(fds, __builtin_return_address(0));
+	return r;
+}
+
+/* The flags the kernel refuses to a process with threads: what a new user
+ * namespace implies, and sharing a thread's own parts. */
+#define NEED_ALONE (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+#define UNSHARE_FLAGS (NEED_ALONE | CLONE_FS | CLONE_NEWNS | CLONE_FILES | CLONE_SYSVSEM | CLONE_NEWUTS | \
+		       CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+HP_EXPORT int unshare(int flags)
+{
+	return hp_dumper_single(call_unshare, flags, 0, (flags & NEED_ALONE) && !(flags & ~UNSHARE_FLAGS));
+}
+
+/* setns: a user or mount namespace (the latter needs the filesystem
+ * context unshared), or any the descriptor names (type 0, a pidfd). */
 HP_EXPORT int setns(int fd, int type)
 {
-	return hp_dumper_single(call_setns, fd, type);
+	return hp_dumper_single(call_setns, fd, type, type == 0 || (type & (CLONE_NEWUSER | CLONE_NEWNS)));
 }
 
 /* Nor are these: where our dump handler is installed the program is told

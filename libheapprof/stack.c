@@ -48,6 +48,7 @@ static struct {
 	size_t unw_tls;                 /* libunwind's TLS module id, 0 if none (hp_stack_thread_start) */
 	int mode;                       /* HEAPPROF_UNWIND: HP_UNWIND_* */
 	struct range self;
+	struct range unwinder;          /* libunwind's loaded segments (hp_stack_unwinder_owns) */
 	struct range skip[NSKIP];       /* operator new variants */
 	int nskip;
 } st;
@@ -114,6 +115,41 @@ static int per_thread_cache(void)
 
 static int stack_bounds(void);
 
+static inline int in(const struct range *r, uintptr_t a)
+{
+	return a >= r->lo && a < r->hi;
+}
+
+/* dl_iterate_phdr: the address range of libunwind's loadable segments,
+ * found by its load bias (arg: its link_map). */
+static int find_unwinder(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	const struct link_map *lm = arg;
+	if (info->dlpi_addr != lm->l_addr || !info->dlpi_name || strcmp(info->dlpi_name, lm->l_name))
+		return 0;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (lo < hi) {
+		st.unwinder.lo = lo;
+		st.unwinder.hi = hi;
+	}
+	return 1;
+}
+
+int hp_stack_unwinder_owns(uintptr_t pc)
+{
+	return in(&st.unwinder, pc);
+}
+
 int hp_stack_init(void)
 {
 	static const char *const news[] = {
@@ -134,6 +170,9 @@ int hp_stack_init(void)
 	if (!h)
 		return -1;
 	st.backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+	struct link_map *lm;
+	if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0)
+		dl_iterate_phdr(find_unwinder, lm);
 	if (dlinfo(h, RTLD_DI_TLS_MODID, &st.unw_tls) != 0)
 		st.unw_tls = 0;
 	st.policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
@@ -152,10 +191,6 @@ int hp_stack_init(void)
 	return st.backtrace || st.mode == HP_UNWIND_FP ? 0 : -1;
 }
 
-static inline int in(const struct range *r, uintptr_t a)
-{
-	return a >= r->lo && a < r->hi;
-}
 
 static int in_new(uintptr_t a)
 {

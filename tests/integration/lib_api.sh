@@ -90,7 +90,7 @@ fi
 # What the library exports: the allocator names, the public API, and the
 # few calls it wraps for the program's sake (libheapprof/heapprof.map says
 # why each); anything else would interpose on the program by accident.
-want="aligned_alloc calloc free heapprof_dump heapprof_stats malloc malloc_usable_size memalign posix_memalign pthread_create pthread_getattr_np pvalloc realloc reallocarray setns sigaction signal unshare valloc"
+want="aligned_alloc calloc free heapprof_dump heapprof_stats malloc malloc_usable_size memalign pipe2 posix_memalign pthread_create pthread_getattr_np pvalloc realloc reallocarray setns sigaction signal unshare valloc"
 got=$(nm -D --defined-only "$B/libheapprof.so" | awk '$2 != "A" { print $3 }' | sed 's/@.*//' | sort -u | tr '\n' ' ' | sed 's/ $//')
 if [ "$got" = "$want" ]; then
 	ok "libheapprof.so exports only the allocator names, heapprof_* and the wrapped thread calls"

@@ -16,10 +16,23 @@
 # rate 1 and the default, with children that leave by _exit() and by exit()
 # (a child forked inside a critical section profiles nothing and writes no
 # profile).
+#
+# tests/progs/dlfork.c loads a library whose constructor forks, over and
+# over, while periodic dumps run: a dump waits for the dynamic linker's
+# lock that dlopen holds, and the fork waited for the dump; both hung for
+# good.  The fork now goes ahead after a bounded wait: "done", exit 0.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs forkmt forksig
+need_progs forkmt forksig dlfork
+
+mkdir -p "$T/dlfork"
+preload dlfork 60 HEAPPROF_INTERVAL=1 HEAPPROF_OUT="$T/dlfork/d.%p.%n.pb.gz" "$PROGS/dlfork" "$PROGS/forkctorplugin.so" 4
+if [ "$(rc dlfork)" = 0 ] && [ "$(cat "$T/dlfork.out")" = done ]; then
+	ok "a constructor that forks, loaded again and again while periodic dumps run: no hang ($(ls "$T/dlfork" | wc -l) files)"
+else
+	not_ok "a constructor that forks, loaded again and again while periodic dumps run: no hang" "$(show dlfork)"
+fi
 
 "$PROGS/forksig" >"$T/forksig.plain" 2>&1
 for rate in 1 524288; do

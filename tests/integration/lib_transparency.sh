@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib_common.sh"
 
 # program, arguments, expected exit code of the plain run
-CASES="known::0 edge::0 threads::0 forkmt::0 dl::0 cxx::0 exitthread::42 exit_::3 deep::0 rate:16:0 cancel::0 fds::0 pristine::0 pexit::0 altstack::0 getattr::0 clonemt::0 idlethreads::0 unshare::0 sigmalloc::0 sigquery::0 sigfree::0"
+CASES="known::0 edge::0 threads::0 forkmt::0 dl::0 cxx::0 exitthread::42 exit_::3 deep::0 rate:16:0 cancel::0 fds::0 pristine::0 pexit::0 altstack::0 getattr::0 clonemt::0 idlethreads::0 unshare::0 sigmalloc::0 sigquery::0 sigfree::0 sigdfl::0"
 
 need_lib
 for c in $CASES; do

@@ -20,11 +20,14 @@
 #    where glibc's malloc needs 3.3, each unwinder runs as without us: the
 #    sample is dropped where its walk would overflow the stack (libunwind
 #    needs about 8 KiB and died of SIGSEGV there).
+#  - a stack through code without unwind tables (tests/progs/unwpipe.c)
+#    goes to libunwind, whose pipe for checking addresses stays out of the
+#    program's descriptors: the program's files are copied intact.
 # A bad value of HEAPPROF_UNWIND is one warning and the default unwinder.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs known threads deep cxx frames tinystack
+need_progs known threads deep cxx frames tinystack unwpipe
 
 for u in cfi libunwind fp; do
 	for left in 4096 6144; do
@@ -109,3 +112,20 @@ if [ -x "$py" ] && [ -n "$ldso" ]; then
 		not_ok "python3 (tables read through a view): same stdout, and stacks walked up to Py_BytesMain" "$(show pyview)"
 	fi
 fi
+
+# libunwind's address-checking pipe (made at its first walk through a frame
+# without unwind tables) was at the program's lowest free descriptors: its
+# next open() was 5, and after the program closed 3..63 and opened its
+# files there, libunwind read the input and wrote into the output.
+head -c 3000 /dev/urandom | od -An -tx1 >"$T/unw.in"
+run unwplain 60 "$PROGS/unwpipe" "$T/unw.in" "$T/unw.plain.out"
+for mode in cfi libunwind; do
+	preload "unw.$mode" 60 HEAPPROF_RATE=1 HEAPPROF_UNWIND=$mode "$PROGS/unwpipe" "$T/unw.in" "$T/unw.$mode.copy"
+	what="code without unwind tables, $mode: libunwind's pipe stays out of the program's descriptors"
+	if [ "$(rc "unw.$mode")" = 0 ] && cmp -s "$T/unwplain.out" "$T/unw.$mode.out" && cmp -s "$T/unw.in" "$T/unw.$mode.copy"; then
+		ok "$what"
+	else
+		not_ok "$what" "$(show "unw.$mode")" "stdout: $(cat "$T/unw.$mode.out")" "plain: $(cat "$T/unwplain.out")" \
+			"copy: $(cmp "$T/unw.in" "$T/unw.$mode.copy" 2>&1)"
+	fi
+done

@@ -13,7 +13,9 @@
  * the process's own mount namespace; another thread, and setns() again,
  * which must leave errno as it was; unshare(CLONE_NEWUSER); then, with a
  * second thread alive, unshare(CLONE_NEWUSER) again, which must fail with
- * EINVAL as it does without the profiler; then one more thread, which
+ * EINVAL as it does without the profiler, ten times more, leaving the
+ * process's threads as they were (the profiler's retry stopped its thread
+ * and started a new one at each refusal, 15 ms a call); then one more thread, which
  * allocates; last, a thread with a cancel pending calls unshare, which
  * fails (main is there) and, not being a cancellation point, returns: the
  * profiler's wrapper, which joins its thread and sleeps on the way, is
@@ -27,6 +29,7 @@
  *
  * usage: unshare; exit 0.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -85,6 +88,22 @@ static int unshare_user(void)
 	return unshare(CLONE_NEWUSER);
 }
 
+/* The sum and xor of the process's thread ids: which threads it has. */
+static unsigned long long tasks(void)
+{
+	unsigned long long sum = 0, x = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			sum += strtoull(e->d_name, NULL, 10);
+			x ^= strtoull(e->d_name, NULL, 10) << 20;
+		}
+	if (d)
+		closedir(d);
+	return sum ^ x;
+}
+
 static void *cancelled(void *arg)
 {
 	pthread_cancel(pthread_self());
@@ -116,6 +135,12 @@ int main(void)
 		return 1;
 	pthread_create(&t, NULL, waiter, NULL);
 	say("unshare(CLONE_NEWUSER), with a thread", unshare(CLONE_NEWUSER));
+	unsigned long long before = tasks();
+	int refused = 0;
+	for (int i = 0; i < 10; i++)
+		refused += unshare(CLONE_NEWUSER) != 0 && errno == EINVAL;
+	printf("10 more with the thread: %d refused, the same threads after: %s\n", refused,
+	       tasks() == before ? "yes" : "no");
 	(void)!write(gate[1], "x", 1);
 	pthread_join(t, NULL);
 
