@@ -242,16 +242,21 @@ if [ -f "$LIB" ]; then
 	# library's beacon in /proc/PID/maps (libheapprof/beacon.c) names the
 	# signal and the pattern, made absolute where the program started.
 	mkdir -p "$T/pt/start" "$T/pt/data"
-	rm -f "$T/ptfifo"
-	mkfifo "$T/ptfifo"
-	(cd "$T/pt/start" && exec env -u PWD LD_PRELOAD="$LIB" HEAPPROF_OUT=t.%p.pb.gz \
-		"$B/tests/progs/proctitle" "$T/pt/data" <"$T/ptfifo" >"$T/ptprog.out" 2>&1) &
-	ppid_=$!
-	exec 8>"$T/ptfifo"
-	for _i in $(seq 100); do
-		grep -q ready "$T/ptprog.out" 2>/dev/null && break
-		sleep 0.05
-	done
+	# titled VAR=VALUE: proctitle started in pt/start without PWD, moving
+	# to pt/data, until fd 8 closes; its pid in ppid_, once it is ready.
+	titled() {
+		rm -f "$T/ptfifo"
+		mkfifo "$T/ptfifo"
+		(cd "$T/pt/start" && exec env -u PWD LD_PRELOAD="$LIB" "$1" \
+			"$B/tests/progs/proctitle" "$T/pt/data" <"$T/ptfifo" >"$T/ptprog.out" 2>&1) &
+		ppid_=$!
+		exec 8>"$T/ptfifo"
+		for _i in $(seq 100); do
+			grep -q ready "$T/ptprog.out" 2>/dev/null && break
+			sleep 0.05
+		done
+	}
+	titled HEAPPROF_OUT=t.%p.pb.gz
 	run pt 20 "$HP" dump --timeout 5 "$ppid_"
 	exec 8>&-
 	wait "$ppid_"
@@ -265,16 +270,7 @@ if [ -f "$LIB" ]; then
 	# The same program with the profiler or its signal turned off: said at
 	# once (the environment no longer said so: dump waited for a handler).
 	for off in HEAPPROF_RATE HEAPPROF_SIGNAL; do
-		rm -f "$T/ptfifo"
-		mkfifo "$T/ptfifo"
-		(cd "$T/pt/start" && exec env -u PWD LD_PRELOAD="$LIB" "$off=0" \
-			"$B/tests/progs/proctitle" "$T/pt/data" <"$T/ptfifo" >"$T/ptprog.out" 2>&1) &
-		ppid_=$!
-		exec 8>"$T/ptfifo"
-		for _i in $(seq 100); do
-			grep -q ready "$T/ptprog.out" 2>/dev/null && break
-			sleep 0.05
-		done
+		titled "$off=0"
 		run po 20 "$HP" dump --timeout 5 "$ppid_"
 		exec 8>&-
 		wait "$ppid_"
