@@ -663,6 +663,7 @@ static void fork_child(void)
 		hp_shards[i].lock = (hp_lock_t)HP_LOCK_INIT;
 	hp_ialloc_atfork_child();
 	hp_modtab_atfork_child();
+	hp_dwlib_atfork_child();
 	hp_g.pid = getpid();
 	core.live = hp_self.counted;    /* the child's one thread */
 	/* Re-seed, or parent and child would sample alike.  rng 0 and a shut

@@ -498,6 +498,9 @@ int hp_dumper_signal_ours(int sig)
  * SIG_DFL puts ours back, since to the program that is what it was, so a
  * library that sets a handler for a while and restores the old one leaves
  * the dumps working. */
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000      /* the kernel's: libc sets it on every action it installs */
+#endif
 int hp_dumper_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!hp_dumper_signal_ours(sig))
@@ -510,7 +513,14 @@ int hp_dumper_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		return -1;
 	if (old) {
 		if (ours && __atomic_load_n(&dm.prog_dfl_set, __ATOMIC_ACQUIRE)) {
-			*old = dm.prog_dfl;     /* SIG_DFL with the flags and mask it was given */
+			/* SIG_DFL with the flags and mask it was given, as the
+			 * kernel keeps them: with libc's restorer, without the
+			 * signals that cannot be blocked */
+			*old = dm.prog_dfl;
+			old->sa_flags |= cur.sa_flags & SA_RESTORER;
+			old->sa_restorer = cur.sa_restorer;
+			sigdelset(&old->sa_mask, SIGKILL);
+			sigdelset(&old->sa_mask, SIGSTOP);
 		} else if (ours) {
 			memset(old, 0, sizeof *old);
 			old->sa_handler = SIG_DFL;
@@ -699,7 +709,7 @@ int hp_dumper_single(int (*call)(int, int), int a, int b, int ours_matter)
 	/* Only where our thread can be why: not for flags the kernel refuses
 	 * anyway, nor while the program has threads of its own (each such
 	 * refusal cost 15 ms, the dumper stopped and started again). */
-	if (r == 0 || errno != EINVAL || hp_self.guard || !ours_matter || hp_program_threads() > 1)
+	if (r == 0 || (errno != EINVAL && errno != EUSERS) || hp_self.guard || !ours_matter || hp_program_threads() > 1)
 		return r;
 	/* unshare and setns are no cancellation points; the join and the
 	 * sleeps below are, and a cancel there left the dumper stopped for
@@ -714,7 +724,7 @@ int hp_dumper_single(int (*call)(int, int), int a, int b, int ours_matter)
 	/* The kernel takes a thread out of its group a moment after the
 	 * join has returned: a few more tries, 10 ms in all. */
 	for (int i = 0; i < 100; i++) {
-		if ((r = call(a, b)) == 0 || errno != EINVAL)
+		if ((r = call(a, b)) == 0 || (errno != EINVAL && errno != EUSERS))
 			break;
 		struct timespec ts = { 0, 100000 };
 		nanosleep(&ts, NULL);

@@ -524,6 +524,7 @@ void hp_dump_at_exit(void);
 /* ---- dwlib.c: elfutils, loaded at the first profile (the pointers: dwlib.h) ---- */
 /* 1 when the load was tried and failed: profiles name no functions. */
 int hp_dwlib_missing(void);
+void hp_dwlib_atfork_child(void);       /* a load under way in the parent is not the child's */
 
 /* ---- beacon.c: the dump settings, for `heapprof dump` to find ---- */
 /* Names a mapping after the dump signal and pattern (hp_env.h); at init,

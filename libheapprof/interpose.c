@@ -448,10 +448,12 @@ HP_EXPORT int unshare(int flags)
 }
 
 /* setns: a user or mount namespace (the latter needs the filesystem
- * context unshared), or any the descriptor names (type 0, a pidfd). */
+ * context unshared), a time namespace (refused with EUSERS to a process
+ * with threads), or any the descriptor names (type 0, a pidfd). */
 HP_EXPORT int setns(int fd, int type)
 {
-	return hp_dumper_single(call_setns, fd, type, type == 0 || (type & (CLONE_NEWUSER | CLONE_NEWNS)));
+	return hp_dumper_single(call_setns, fd, type,
+				type == 0 || (type & (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)));
 }
 
 /* Nor are these: where our dump handler is installed the program is told

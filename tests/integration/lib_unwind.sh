@@ -22,12 +22,16 @@
 #    needs about 8 KiB and died of SIGSEGV there).
 #  - a stack through code without unwind tables (tests/progs/unwpipe.c)
 #    goes to libunwind, whose pipe for checking addresses stays out of the
-#    program's descriptors: the program's files are copied intact.
+#    program's descriptors: the program's files are copied intact;
+#  - the first thread, with a 300 KB environment, allocating and exiting a
+#    few KiB above its stack's limit (tests/progs/stacklimit.c): as
+#    without us with every unwinder (the bottom of that stack was taken
+#    300 KB too low, and a sample there walked off it).
 # A bad value of HEAPPROF_UNWIND is one warning and the default unwinder.
 . "$(dirname "$0")/lib_common.sh"
 
 need_lib
-need_progs known threads deep cxx frames tinystack unwpipe
+need_progs known threads deep cxx frames tinystack unwpipe stacklimit
 
 for u in cfi libunwind fp; do
 	for left in 4096 6144; do
@@ -129,3 +133,30 @@ for mode in cfi libunwind; do
 			"copy: $(cmp "$T/unw.in" "$T/unw.$mode.copy" 2>&1)"
 	fi
 done
+
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+for room in 3072 20000; do
+	run "sl.plain.$room" 60 env A="$big" B="$big" C="$big" "$PROGS/stacklimit" "$room"
+	for mode in default rate1 libunwind fp; do
+		case $mode in
+		default) set -- ;;
+		rate1) set -- HEAPPROF_RATE=1 ;;
+		libunwind) set -- HEAPPROF_RATE=1 HEAPPROF_UNWIND=libunwind ;;
+		fp) set -- HEAPPROF_RATE=1 HEAPPROF_UNWIND=fp ;;
+		esac
+		run "sl.$mode.$room" 60 env A="$big" B="$big" C="$big" LD_PRELOAD="$LIB" "$@" "$PROGS/stacklimit" "$room"
+		what="allocating $room bytes above the first stack's limit, a 300 KB environment, $mode: as without us"
+		if [ "$(rc "sl.$mode.$room")" = "$(rc "sl.plain.$room")" ] && cmp -s "$T/sl.plain.$room.out" "$T/sl.$mode.$room.out"; then
+			ok "$what"
+		else
+			not_ok "$what" "$(show "sl.$mode.$room")" "plain: exit $(rc "sl.plain.$room")"
+		fi
+	done
+done
+run sl.plain.exit 60 env A="$big" B="$big" C="$big" "$PROGS/stacklimit" 65536 exit
+run sl.exit 60 env A="$big" B="$big" C="$big" LD_PRELOAD="$LIB" HEAPPROF_OUT="$T/sl.exit.pb.gz" "$PROGS/stacklimit" 65536 exit
+if [ "$(rc sl.exit)" = 0 ] && cmp -s "$T/sl.plain.exit.out" "$T/sl.exit.out" && [ -s "$T/sl.exit.pb.gz" ]; then
+	ok "exit() 64 KiB above the first stack's limit, a 300 KB environment: exit 0 and a profile"
+else
+	not_ok "exit() 64 KiB above the first stack's limit, a 300 KB environment: exit 0 and a profile" "$(show sl.exit)"
+fi

@@ -38,11 +38,12 @@ static int child(void)
 	sa.sa_flags = SA_RESTART | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGKILL);        /* the kernel drops it */
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGUSR2, NULL, &back);
-	printf("read back: %s, SA_RESTART %d, SA_NODEFER %d, SIGINT in the mask %d\n",
-	       back.sa_handler == SIG_DFL ? "SIG_DFL" : "another", !!(back.sa_flags & SA_RESTART),
-	       !!(back.sa_flags & SA_NODEFER), sigismember(&back.sa_mask, SIGINT));
+	printf("read back: %s, flags %#x, a restorer %d, SIGINT in the mask %d, SIGKILL %d\n",
+	       back.sa_handler == SIG_DFL ? "SIG_DFL" : "another", (unsigned)back.sa_flags,
+	       back.sa_restorer != NULL, sigismember(&back.sa_mask, SIGINT), sigismember(&back.sa_mask, SIGKILL));
 	fflush(stdout);
 	signal(SIGUSR2, cleanup_and_die);
 	raise(SIGUSR2);
