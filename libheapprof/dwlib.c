@@ -28,14 +28,14 @@ struct hp_dwlib hp_dwlib;
 
 static struct {
 	int state;      /* 0 not tried, 1 loading, 2 loaded, 3 failed (atomic) */
-	int ok;
 } dl;
 
-static void load(void)
+/* 1 when every pointer of hp_dwlib is set. */
+static int load(void)
 {
 	void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		return;
+		return 0;
 	struct hp_dwlib t;
 	int missing = 0;
 	/* libelf's functions through libdw's handle: dlsym searches an
@@ -44,9 +44,9 @@ static void load(void)
 	HP_DWLIB_FUNCS(HP_DWLIB_SYM)
 #undef HP_DWLIB_SYM
 	if (missing)
-		return;         /* an elfutils older than 0.158; left loaded */
+		return 0;       /* an elfutils older than 0.158; left loaded */
 	hp_dwlib = t;
-	dl.ok = 1;
+	return 1;
 }
 
 /* Exit work after exit() from a signal handler that interrupted the
@@ -69,8 +69,7 @@ int hp_dwlib_load(void)
 		return -1;
 	int s = 0;
 	if (__atomic_compare_exchange_n(&dl.state, &s, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		load();
-		__atomic_store_n(&dl.state, dl.ok ? 2 : 3, __ATOMIC_RELEASE);
+		__atomic_store_n(&dl.state, load() ? 2 : 3, __ATOMIC_RELEASE);
 	}
 	for (int i = 0; i < 1000 && __atomic_load_n(&dl.state, __ATOMIC_ACQUIRE) == 1; i++) {
 		struct timespec ts = { 0, 1000000 };

@@ -423,20 +423,72 @@ size_t hp_note_build_id(Elf_Data *d, const unsigned char **id)
 	return 0;
 }
 
+/* n bytes as lowercase hex into hex (cap bytes, NUL included), as Go and
+ * pprof write build IDs.  0, or -1 when they do not fit. */
+static int prof_hex(const unsigned char *b, size_t n, char *hex, size_t cap)
+{
+	static const char digits[] = "0123456789abcdef";
+	if (!n || 2 * n >= cap)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		hex[2 * i] = digits[b[i] >> 4];
+		hex[2 * i + 1] = digits[b[i] & 15];
+	}
+	hex[2 * n] = 0;
+	return 0;
+}
+
 /* The GNU build-id note in one note block, as lowercase hex in hex.
  * Returns 0 if found, else -1. */
 static int prof_note_build_id(Elf_Data *d, char *hex, size_t cap)
 {
 	const unsigned char *b;
 	size_t n = hp_note_build_id(d, &b);
-	if (!n || 2 * n >= cap)
-		return -1;
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		hex[2 * i] = digits[b[i] >> 4];
-		hex[2 * i + 1] = digits[b[i] & 15];
+	return prof_hex(b, n, hex, cap);
+}
+
+/* [vaddr, vaddr + len) lies in a readable PT_LOAD of the object, so that
+ * reading it from memory cannot fault (an odd ELF may have a PT_NOTE
+ * outside every mapped segment). */
+static int prof_in_readable_load(const struct dl_phdr_info *info, ElfW(Addr) vaddr, ElfW(Xword) len)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && vaddr >= ph->p_vaddr &&
+		    len <= ph->p_filesz && vaddr - ph->p_vaddr <= ph->p_filesz - len)
+			return 1;
 	}
-	hex[2 * n] = 0;
+	return 0;
+}
+
+size_t hp_mem_build_id(const struct dl_phdr_info *info, unsigned char id[64])
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE || !prof_in_readable_load(info, ph->p_vaddr, ph->p_filesz))
+			continue;
+		size_t al = ph->p_align == 8 ? 8 : 4;
+		const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		size_t off = 0, len = ph->p_filesz;
+		while (len - off >= sizeof(ElfW(Nhdr))) {
+			ElfW(Nhdr) nh;
+			memcpy(&nh, p + off, sizeof nh);
+			/* the name after the header, the description and the next
+			 * note at the next multiples of the alignment (glibc's
+			 * ELF_NOTE_DESC_OFFSET, ELF_NOTE_NEXT_OFFSET) */
+			size_t name = off + sizeof nh;
+			size_t desc = (name + nh.n_namesz + al - 1) & ~(al - 1);
+			size_t next = (desc + nh.n_descsz + al - 1) & ~(al - 1);
+			if (nh.n_namesz > len || nh.n_descsz > len || desc > len || next > len || next <= off)
+				break;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(p + name, "GNU", 4) &&
+			    nh.n_descsz > 0 && nh.n_descsz <= 64) {
+				memcpy(id, p + desc, nh.n_descsz);
+				return nh.n_descsz;
+			}
+			off = next;
+		}
+	}
 	return 0;
 }
 
@@ -491,37 +543,7 @@ struct prof_memids {
 	size_t n, cap;
 };
 
-/* The GNU build-id note among the notes at [p, p + len), aligned to align
- * (4 or 8), as hex.  0 if found. */
-static int prof_mem_note(const unsigned char *p, size_t len, size_t align, char *hex, size_t cap)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t off = 0;
-	while (off + 12 <= len) {
-		uint32_t h[3];          /* namesz, descsz, type */
-		memcpy(h, p + off, sizeof h);
-		/* the name after the header, the description at the next
-		 * multiple of align (glibc's ELF_NOTE_DESC_OFFSET) */
-		size_t name = off + 12, desc = (name + h[0] + align - 1) & ~(align - 1);
-		if (h[0] > len || h[1] > len || desc > len || h[1] > len - desc)
-			return -1;
-		if (h[2] == NT_GNU_BUILD_ID && h[0] == 4 && !memcmp(p + name, "GNU", 4) && h[1] > 0) {
-			if (2 * (size_t)h[1] >= cap)
-				return -1;
-			for (uint32_t i = 0; i < h[1]; i++) {
-				hex[2 * i] = digits[p[desc + i] >> 4];
-				hex[2 * i + 1] = digits[p[desc + i] & 15];
-			}
-			hex[2 * h[1]] = 0;
-			return 0;
-		}
-		off = (desc + h[1] + align - 1) & ~(align - 1);
-	}
-	return -1;
-}
-
-/* dl_iterate_phdr: a note segment is read only where a readable loadable
- * segment maps it from the file. */
+/* dl_iterate_phdr: an object's load range and build ID. */
 static int prof_memid_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -536,21 +558,9 @@ static int prof_memid_cb(struct dl_phdr_info *info, size_t size, void *arg)
 				e.hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
 		}
 	}
-	for (int i = 0; i < info->dlpi_phnum && !e.hex[0]; i++) {
-		const ElfW(Phdr) *n = &info->dlpi_phdr[i];
-		if (n->p_type != PT_NOTE || (n->p_align != 4 && n->p_align != 8))
-			continue;
-		for (int j = 0; j < info->dlpi_phnum; j++) {
-			const ElfW(Phdr) *l = &info->dlpi_phdr[j];
-			if (l->p_type == PT_LOAD && (l->p_flags & PF_R) && n->p_vaddr >= l->p_vaddr &&
-			    n->p_vaddr + n->p_filesz <= l->p_vaddr + l->p_filesz) {
-				prof_mem_note((const unsigned char *)(info->dlpi_addr + n->p_vaddr), n->p_filesz,
-					      n->p_align, e.hex, sizeof e.hex);
-				break;
-			}
-		}
-	}
-	if (e.hex[0] && e.lo < e.hi && !hp_grow(&ids->v, sizeof *ids->v, ids->n, &ids->cap))
+	unsigned char id[64];
+	if (e.lo < e.hi && prof_hex(id, hp_mem_build_id(info, id), e.hex, sizeof e.hex) == 0 &&
+	    !hp_grow(&ids->v, sizeof *ids->v, ids->n, &ids->cap))
 		ids->v[ids->n++] = e;
 	return 0;
 }

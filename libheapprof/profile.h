@@ -114,6 +114,12 @@ uint64_t hp_hash_bytes(const void *p, size_t n);
  * array unchanged. */
 int hp_grow(void *arrp, size_t elem, size_t n, size_t *cap);
 
+/* The GNU build ID of a loaded object, read in place from its PT_NOTE
+ * segments (only those a readable PT_LOAD maps from the file, so the
+ * reads cannot fault): its length, copied to id (at most 64 bytes), or 0. */
+struct dl_phdr_info;
+size_t hp_mem_build_id(const struct dl_phdr_info *info, unsigned char id[64]);
+
 #ifdef _LIBELF_H        /* for the files that use libelf */
 /* The GNU build-id note in one block of notes (a note section or segment):
  * its length, the bytes at *id inside d; 0 if there is none. */

@@ -435,22 +435,6 @@ struct sym_dlhit {
 	size_t nid;             /* 0: not found, or no build ID */
 };
 
-/* The GNU build ID among the PT_NOTE segments of a loaded object, read in
- * place (notes lie inside its first, readable PT_LOAD). */
-/* [vaddr, vaddr + len) lies in a readable PT_LOAD of the module, so that
- * reading it from memory cannot fault (an odd ELF may have a PT_NOTE
- * outside every mapped segment). */
-static int sym_in_readable_load(const struct dl_phdr_info *info, ElfW(Addr) vaddr, ElfW(Xword) len)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && vaddr >= ph->p_vaddr &&
-		    len <= ph->p_filesz && vaddr - ph->p_vaddr <= ph->p_filesz - len)
-			return 1;
-	}
-	return 0;
-}
-
 static int sym_dl_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -464,30 +448,7 @@ static int sym_dl_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (!hit)
 		return 0;
 	h->bias = info->dlpi_addr;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE || !sym_in_readable_load(info, ph->p_vaddr, ph->p_filesz))
-			continue;
-		size_t al = ph->p_align == 8 ? 8 : 4;
-		const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-		size_t off = 0, len = ph->p_filesz;
-		while (len - off >= sizeof(ElfW(Nhdr))) {
-			ElfW(Nhdr) nh;
-			memcpy(&nh, p + off, sizeof nh);
-			size_t name = off + sizeof nh;
-			size_t desc = name + ((nh.n_namesz + al - 1) & ~(al - 1));
-			size_t next = desc + ((nh.n_descsz + al - 1) & ~(al - 1));
-			if (desc > len || next > len || next <= off)
-				break;
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && !memcmp(p + name, "GNU", 4) &&
-			    nh.n_descsz > 0 && nh.n_descsz <= sizeof h->id) {
-				memcpy(h->id, p + desc, nh.n_descsz);
-				h->nid = nh.n_descsz;
-				return 1;
-			}
-			off = next;
-		}
-	}
+	h->nid = hp_mem_build_id(info, h->id);
 	return 1;
 }
 
